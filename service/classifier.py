@@ -1,0 +1,480 @@
+"""Classifies an AWS action into access capabilities, and says why.
+
+One mechanism, in this order:
+1. a reviewed exception (service/data/exceptions.toml) replaces everything, with its own reason;
+2. otherwise the general rules below read the access level, the verb and nouns of the action name, the
+   resource types it acts on and, for data reads only, the description; each matching rule adds
+   capabilities with its rule id and the evidence it saw;
+3. if no rule recognised the action, a fallback by access level decides, conservatively (a write nobody
+   recognised is `administer-resource`, so deny policies err on the safe side). Fallbacks are reported
+   as the weakest calls (`iamcap report`).
+
+The rules never look at a service by name: a new AWS service or action lands by the same principles.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from .capabilities import Capability, ordered
+from .catalog import Action
+
+CLASSIFIER_VERSION = "1.0.0"
+
+A = Capability.ADMINISTER_RESOURCE
+RC = Capability.READ_CONFIG
+U = Capability.USE_RESOURCE
+RD = Capability.READ_DATA
+WD = Capability.WRITE_DATA
+DD = Capability.DELETE_DATA
+
+# Every rule id, with the sentence a reader sees in a "why". Kept in one table so the report and the
+# docs list the same rules the code applies.
+RULES: dict[str, str] = {
+    "permissions-management": "AWS's access level is Permissions management: it changes who may use the resource",
+    "tagging": "it adds or removes tags; tags drive attribute-based access control, so changing them can change who gets in",
+    "tag-read": "it reads tags, which are configuration",
+    "crypto-decrypt": "it returns plaintext decrypted with a key",
+    "crypto-encrypt": "it produces ciphertext or data keys with a key: it writes data under that key",
+    "crypto-reencrypt": "it decrypts and re-encrypts data: it reads plaintext and writes ciphertext",
+    "crypto-sign": "it signs or verifies with a key without reading or changing any data the key protects",
+    "use-verb": "it acts through the resource (assume, invoke, connect, execute, call) without changing it",
+    "use-start": "it starts a session, execution, query, build or command run on the resource",
+    "use-credentials": "it returns temporary credentials or tokens to act as or through the resource",
+    "use-inference": "it sends the caller's input to a service to be processed (inference, analysis, translation)",
+    "list-data": "it lists the contents held by the resource (objects, items, messages, versions, parts), which is data",
+    "list": "it lists resources or their settings, not their contents",
+    "read-data-verb": "its verb reads data out of the resource (query, scan, select, receive, download, export)",
+    "read-data-noun": "it reads the data the resource holds (its name names contents, not a setting)",
+    "read-data-description": "AWS describes it as returning contents, results, records or secret values",
+    "read-config": "it reads configuration, metadata, status or settings",
+    "delete-data-item": "it deletes data held inside a resource",
+    "delete-data-purge": "it empties a resource of its data",
+    "delete-data-container": "it removes a resource that holds data: the resource and its data go with it",
+    "delete-config": "it removes a resource or setting that holds no data of its own",
+    "write-data-noun": "it adds or changes data held by the resource",
+    "write-data-send": "it sends or publishes messages or data through the resource",
+    "export-data": "it copies data out of the resource (an export); it also sets up the export, so control plane too",
+    "import-data": "it loads data into the resource (an import); it also creates or changes resources, so control plane too",
+    "restore-data": "it restores data into a new or existing resource: control plane and data",
+    "write-config": "it creates, changes, starts, stops or reconfigures a resource (control plane)",
+    "fallback-write": "a write no rule recognised: treated as control plane, conservatively",
+    "fallback-read": "a read no rule recognised: treated as reading configuration",
+}
+FALLBACK_RULES = frozenset({"fallback-write", "fallback-read"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    capability: Capability
+    source: str  # "rule", "exception" or "fallback"
+    rule: str  # a RULES id, or "exception"
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    capabilities: tuple[Capability, ...]
+    reasons: tuple[Reason, ...]  # one per capability, same order
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.rule for r in self.reasons))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading an action name
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|[0-9]|$)|[A-Z]?[a-z]+|[0-9]+|[A-Z]+")
+# Prefixes that qualify the verb rather than being it: BatchGetItem, AdminCreateUser, PartiQLSelect.
+_VERB_QUALIFIERS = {"batch", "admin", "bulk", "parti"}
+_PREPOSITIONS = {"by", "for", "from", "to", "in", "with", "of", "on", "at", "into", "as", "via"}
+
+
+def split_words(name: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    verb: str
+    nouns: tuple[str, ...]  # singular, lower case, the noun phrase before any preposition
+    phrase: str  # nouns joined by spaces, padded with spaces for whole-word matching
+
+    @property
+    def head(self) -> str:
+        return self.nouns[-1] if self.nouns else ""
+
+
+def parse_name(name: str) -> NameParts:
+    words = split_words(name)
+    while len(words) > 1 and words[0] in _VERB_QUALIFIERS:
+        words = words[1:]
+        if words and words[0] == "ql":  # PartiQL
+            words = words[1:]
+    verb = words[0] if words else ""
+    nouns: list[str] = []
+    for word in words[1:]:
+        if word in _PREPOSITIONS and nouns:
+            break
+        nouns.append(_singular(word))
+    return NameParts(verb=verb, nouns=tuple(nouns), phrase=f" {' '.join(nouns)} ")
+
+
+def _has(phrase: str, terms) -> str | None:
+    """The first term (a word or words, singular) found whole in the noun phrase."""
+    for term in terms:
+        if f" {term} " in phrase:
+            return term
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Vocabulary. Nouns are singular and lower case.
+
+# What a resource holds, as opposed to the resource itself.
+DATA_NOUNS = (
+    "object", "object version", "item", "record", "message", "row", "blob", "file", "folder", "commit",
+    "content", "body", "payload", "secret value", "parameter", "log event", "event", "query result",
+    "result", "metric data", "password data", "credential report", "console output", "console screenshot",
+    "snapshot block", "changed block", "layer", "layer part", "part", "multipart upload", "image",
+    "shard iterator", "chunk", "media", "raw message", "document content", "data",
+    "download url", "torrent", "archive", "job output", "recording", "transcript", "value",
+)
+# Nouns of data that are really settings when they end the phrase: GetObjectAcl reads a setting.
+CONFIG_HEADS = {
+    "acl", "policy", "configuration", "config", "setting", "tagging", "tag", "attribute", "retention",
+    "hold", "lock", "metadata", "status", "summary", "count", "statistic", "location", "encryption",
+    "versioning", "notification", "replication", "lifecycle", "logging", "website", "cor", "type",
+    "schema", "group", "source", "set", "destination", "endpoint", "filter", "definition", "template",
+    "property", "permission", "quota", "limit", "rule", "state", "stream", "subscription",
+    "connection", "profile", "role", "job", "task", "preference", "option", "detail", "info", "target",
+    "level", "mode", "format", "region", "account", "storage", "capacity", "parameter group",
+    "access", "association", "integration", "model", "pipeline", "report", "size", "url", "alias",
+    "key", "name", "label", "description", "category", "topic", "index", "table", "bucket", "store",
+    "instance", "cluster", "collection", "queue", "repository", "version", "event source", "mapping",
+}
+# Nouns that are data only when they are the whole subject: GetParameter, GetEvents, GetData.
+WEAK_DATA_NOUNS = {"parameter", "event", "result", "data", "value", "image", "part", "file", "archive", "media"}
+
+# Resources that hold data: deleting one destroys data.
+DATA_CONTAINERS = (
+    "table", "global table", "bucket", "cluster", "instance", "snapshot", "backup", "recovery point",
+    "queue", "stream", "log group", "log stream", "file system", "volume", "secret", "parameter",
+    "repository", "database", "db", "domain", "index", "dataset", "data set", "vault", "archive",
+    "collection", "keyspace", "graph", "ledger", "cache", "replication group", "namespace", "data store",
+    "datastore", "warehouse", "branch", "journal", "corpus", "workspace", "notebook", "key material",
+    "export", "image", "object", "job output", "model artifact", "lake", "mailbox", "registry", "store",
+    "catalog", "dataset group", "event data store", "bucket content", "directory", "share", "storage",
+)
+DATA_RESOURCE_TYPES = {"object", "accesspointobject"}
+
+CONFIG_VERBS = {
+    "describe", "list", "check", "validate", "test", "is", "count", "estimate", "calculate", "preview",
+    "simulate", "evaluate", "compare", "view", "discover", "lookup", "resolve", "get", "search", "poll",
+    "verify", "render", "expand", "optimize",
+}
+DATA_READ_VERBS = {"query", "scan", "select", "download", "read", "receive", "export", "peek", "fetch",
+                   "consume", "retrieve", "unload"}
+USE_VERBS = {"assume", "invoke", "connect", "execute", "call", "use", "access", "exec", "impersonate", "launch"}
+USE_START_VERBS = {"start", "run", "send", "open", "create", "initiate", "begin"}
+USE_START_NOUNS = ("session", "execution", "query", "statement", "command", "build", "job run", "run",
+                   "sync execution", "query execution", "shell", "terminal", "stream session")
+INFERENCE_VERBS = {"detect", "analyze", "translate", "synthesize", "infer", "classify", "converse", "chat",
+                   "predict", "recognize", "transcribe", "summarize", "embed", "rerank", "extract", "compare"}
+CREDENTIAL_NOUNS = ("credential", "token", "auth token", "session token", "federation token",
+                    "authorization token", "db auth token", "access token", "sign in token", "login token",
+                    "presigned url", "presigned notebook url", "signed url", "streaming url", "web identity token")
+CREDENTIAL_VERBS = {"get", "generate", "create", "request", "issue", "mint"}
+DELETE_VERBS = {"delete", "remove", "purge", "terminate", "drop", "truncate", "erase", "discard", "abort",
+                "destroy", "wipe", "empty", "deregister", "reset", "clear", "expire"}
+WRITE_DATA_VERBS = {"put", "write", "upload", "append", "insert", "post", "ingest", "update", "copy",
+                    "replicate", "change", "modify", "set", "merge", "complete", "initiate",
+                    "submit", "edit", "patch", "add", "store", "save", "record", "emit", "restore"}
+SEND_VERBS = {"send", "publish", "broadcast", "emit", "post", "push", "stream"}
+TAG_VERBS = {"tag", "untag", "un"}
+TAG_CHANGE_VERBS = {"add", "remove", "create", "delete", "put", "update", "set", "change", "replace",
+                    "tag", "untag", "replicate", "un"}
+TAG_NOUNS = ("tag", "tagging", "tag key", "resource tag")
+CRYPTO = {
+    "decrypt": ("crypto-decrypt", (RD,)),
+    "encrypt": ("crypto-encrypt", (WD,)),
+    "re": ("crypto-reencrypt", (RD, WD)),
+    "sign": ("crypto-sign", (U,)),
+    "verify": ("crypto-sign", (U,)),
+}
+_DESCRIPTION_DATA = re.compile(
+    r"\b(retrieve|return|get|read|download|fetch|view|stream)s?\b[^.]{0,60}?\b("
+    r"contents?|records|query results|results of|plaintext|secret value|log events|data records|"
+    r"messages?|object data|raw data|the data (in|from|stored)|data from|file contents|payload)\b"
+)
+_LIST_DATA = re.compile(
+    r"\blists?\b[^.]{0,40}?\b(objects|object versions|items|messages|records|files|versions of objects|"
+    r"parts|multipart uploads|contents|log events|secrets' values|keys in)\b"
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+class _Hits:
+    """Capabilities found so far, each with the first rule that gave it."""
+
+    def __init__(self) -> None:
+        self.found: dict[Capability, tuple[str, str]] = {}
+
+    def add(self, rule: str, caps, evidence: str) -> None:
+        for cap in caps:
+            self.found.setdefault(cap, (rule, evidence))
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+
+def _is_tag_change(parts: NameParts) -> bool:
+    return parts.verb in TAG_VERBS or (parts.verb in TAG_CHANGE_VERBS and _has(parts.phrase, TAG_NOUNS) is not None
+                                       and parts.head in {"tag", "tagging", "key"})
+
+
+def _data_noun(parts: NameParts) -> str | None:
+    """The data the action names, or None when it names a resource or a setting."""
+    if not parts.nouns:
+        return None
+    term = _has(parts.phrase, DATA_NOUNS)
+    if term is None:
+        return None
+    head = parts.head
+    # "object acl", "object retention": data noun qualifying a setting.
+    if head in CONFIG_HEADS and not term.endswith(head):
+        return None
+    if term in WEAK_DATA_NOUNS and len(parts.nouns) > len(term.split()):
+        return None
+    return term
+
+
+def _container(parts: NameParts) -> str | None:
+    """The data-holding resource the phrase ends with: DeleteDBCluster -> "cluster"."""
+    for size in (3, 2, 1):
+        if len(parts.nouns) >= size:
+            tail = " ".join(parts.nouns[-size:])
+            if tail in DATA_CONTAINERS:
+                return tail
+    return None
+
+
+def _rules_for_reads(action: Action, parts: NameParts, hits: _Hits, listing: bool) -> None:
+    verb = parts.verb
+    if verb in INFERENCE_VERBS and not listing:
+        hits.add("use-inference", (U,), f"verb {verb!r}")
+        return
+    if verb in USE_VERBS:
+        hits.add("use-verb", (U,), f"verb {verb!r}")
+        return
+    if verb in CREDENTIAL_VERBS and (term := _has(parts.phrase, CREDENTIAL_NOUNS)) and parts.head != "report":
+        if _has(parts.phrase, ("credential report",)) is None:
+            hits.add("use-credentials", (U,), f"{verb!r} of {term!r}")
+            return
+    if verb in USE_START_VERBS and (term := _has(parts.phrase, USE_START_NOUNS)):
+        hits.add("use-start", (U,), f"{verb!r} {term!r}")
+        return
+    if listing or verb == "list":
+        if (term := _data_noun(parts)) or (term := _list_data_description(action)):
+            hits.add("list-data", (RD,), f"lists {term!r}")
+        else:
+            hits.add("list", (RC,), f"verb {verb!r}")
+        return
+    if verb in DATA_READ_VERBS:
+        hits.add("read-data-verb", (RD,), f"verb {verb!r}")
+        return
+    if verb not in {"describe", "list"} and (term := _data_noun(parts)):
+        hits.add("read-data-noun", (RD,), f"names {term!r}")
+        return
+    if parts.head in {"tag", "tagging"}:
+        hits.add("tag-read", (RC,), f"noun {parts.head!r}")
+        return
+    if verb in {"get", "batch"} and (m := _DESCRIPTION_DATA.search(action.description.lower())):
+        hits.add("read-data-description", (RD,), f"description says {m.group(0)!r}")
+        return
+    if verb in CONFIG_VERBS:
+        hits.add("read-config", (RC,), f"verb {verb!r}")
+
+
+def _list_data_description(action: Action) -> str | None:
+    m = _LIST_DATA.search(action.description.lower())
+    return m.group(1) if m else None
+
+
+def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
+    verb, phrase = parts.verb, parts.phrase
+    if _is_tag_change(parts):
+        hits.add("tagging", (A,), f"verb {verb!r} on tags")
+        return
+    if verb in CRYPTO and (verb != "re" or parts.head.startswith("encrypt")):
+        rule, caps = CRYPTO[verb]
+        hits.add(rule, caps, f"verb {verb!r}")
+        return
+    if verb == "generate" and _has(phrase, ("data key", "data key pair", "data key without plaintext",
+                                             "data key pair without plaintext")):
+        hits.add("crypto-encrypt", (WD,), "generates a data key")
+        return
+    if verb == "generate" and _has(phrase, ("mac",)):
+        hits.add("crypto-sign", (U,), "generates a MAC")
+        return
+    if verb in USE_VERBS:
+        hits.add("use-verb", (U,), f"verb {verb!r}")
+        return
+    # Creating a standing credential (an access key, a service-specific credential) administers an
+    # identity; getting a short-lived one, or a pre-signed URL, uses the resource.
+    if (term := _has(phrase, CREDENTIAL_NOUNS)) and (
+        (verb in CREDENTIAL_VERBS - {"create"} and parts.head in {"credential", "token", "url"})
+        or (verb == "create" and parts.head in {"token", "url"})
+    ):
+        hits.add("use-credentials", (U,), f"{verb!r} of {term!r}")
+        return
+    if verb in USE_START_VERBS and (term := _has(phrase, USE_START_NOUNS)) and parts.head in {
+        t.split()[-1] for t in USE_START_NOUNS
+    }:
+        hits.add("use-start", (U,), f"{verb!r} {term!r}")
+        return
+    if verb in DELETE_VERBS:
+        data = _data_noun(parts) or _data_resource(action)
+        if verb == "purge":
+            hits.add("delete-data-purge", (DD,), "verb 'purge'")
+        elif data and verb not in {"deregister", "reset"}:
+            hits.add("delete-data-item", (DD,), f"deletes {data!r}")
+        elif (container := _container(parts)) and verb not in {"reset", "clear"}:
+            hits.add("delete-data-container", (A, DD), f"removes a {container!r}")
+        else:
+            hits.add("delete-config", (A,), f"verb {verb!r}")
+        return
+    if verb == "schedule" and _has(phrase, ("key deletion", "deletion")):
+        hits.add("delete-data-container", (A, DD), "schedules a key's deletion")
+        return
+    if verb in SEND_VERBS and (not parts.nouns or _data_noun(parts) or _has(phrase, ("message", "email", "event"))):
+        hits.add("write-data-send", (WD,), f"verb {verb!r}")
+        return
+    if verb == "export":
+        hits.add("export-data", (A, RD), "verb 'export'")
+        return
+    if verb == "import":
+        hits.add("import-data", (A, WD), "verb 'import'")
+        return
+    if verb in WRITE_DATA_VERBS and (data := (_data_noun(parts) or _data_resource(action))):
+        if verb == "restore" and not _data_resource(action) and data not in {"object"}:
+            hits.add("restore-data", (A, WD), f"restores {data!r}")
+        else:
+            hits.add("write-data-noun", (WD,), f"{verb!r} {data!r}")
+        return
+    if verb == "restore":
+        hits.add("restore-data", (A, WD), "verb 'restore'")
+        return
+    if verb in _CONTROL_VERBS:
+        hits.add("write-config", (A,), f"verb {verb!r}")
+
+
+def _data_resource(action: Action) -> str | None:
+    """Actions whose every resource type is a data item (an S3 object) are data plane."""
+    types = {t.lower() for t in action.resource_types}
+    if types and types <= DATA_RESOURCE_TYPES:
+        return sorted(types)[0]
+    return None
+
+
+_CONTROL_VERBS = {
+    "create", "update", "modify", "put", "set", "enable", "disable", "associate", "disassociate", "attach",
+    "detach", "register", "deregister", "add", "remove", "start", "stop", "reboot", "cancel", "accept",
+    "reject", "reset", "authorize", "revoke", "activate", "deactivate", "apply", "assign", "unassign",
+    "allocate", "release", "provision", "configure", "change", "replace", "rotate", "upgrade", "pause",
+    "resume", "retry", "rollback", "approve", "confirm", "grant", "retire", "request", "purchase", "move",
+    "rename", "schedule", "initiate", "submit", "complete", "notify", "verify", "test", "run", "deploy",
+    "promote", "failover", "reload", "refresh", "sync", "synchronize", "share", "unshare", "link",
+    "unlink", "subscribe", "unsubscribe", "allow", "deny", "manage", "upload", "copy", "restore",
+    "launch", "reserve", "renew", "transfer", "migrate", "archive", "unarchive", "suspend", "resend",
+    "respond", "claim", "opt", "batch", "generate", "edit", "patch", "tag", "join", "leave", "install",
+    "uninstall", "mark", "acknowledge", "accept", "decline", "bypass", "override", "lock", "unlock",
+    "freeze", "import", "merge", "split", "rebuild", "recover", "restart", "resize", "scale", "switch",
+    "swap", "start", "stop", "pass", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
+    "rebalance", "reject", "reactivate", "revert", "update", "validate", "write", "store", "save",
+}
+
+
+def _fallback(action: Action, hits: _Hits) -> None:
+    if action.access_level in {"Read", "List"}:
+        hits.add("fallback-read", (RC,), f"access level {action.access_level}")
+    else:
+        hits.add("fallback-write", (A,), f"access level {action.access_level}")
+
+
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Exception_:
+    action: str
+    capabilities: tuple[Capability, ...]
+    reason: str
+
+
+def load_exceptions(text: str | None = None) -> dict[str, Exception_]:
+    """The reviewed exceptions, keyed by lower-cased action."""
+    if text is None:
+        text = resources.files("service").joinpath("data/exceptions.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text)
+    out: dict[str, Exception_] = {}
+    for entry in table.get("exception", []):
+        caps = ordered(Capability(c) for c in entry["capabilities"])
+        if not caps or not entry.get("reason"):
+            raise ValueError(f"exception {entry.get('action')!r} needs capabilities and a reason")
+        key = entry["action"].lower()
+        if key in out:
+            raise ValueError(f"exception {entry['action']!r} listed twice")
+        out[key] = Exception_(action=entry["action"], capabilities=caps, reason=entry["reason"])
+    return out
+
+
+class Classifier:
+    def __init__(self, exceptions: dict[str, Exception_] | None = None) -> None:
+        self.exceptions = load_exceptions() if exceptions is None else exceptions
+
+    def classify(self, action: Action) -> Classification:
+        exception = self.exceptions.get(action.key.lower())
+        if exception is not None:
+            reasons = tuple(Reason(c, "exception", "exception", exception.reason) for c in exception.capabilities)
+            return Classification(exception.capabilities, reasons)
+        hits = classify_by_rules(action)
+        caps = ordered(hits.found)
+        reasons = []
+        for cap in caps:
+            rule, evidence = hits.found[cap]
+            source = "fallback" if rule in FALLBACK_RULES else "rule"
+            reasons.append(Reason(cap, source, rule, f"{RULES[rule]} ({evidence})"))
+        return Classification(caps, tuple(reasons))
+
+
+def classify_by_rules(action: Action) -> _Hits:
+    parts = parse_name(action.name)
+    hits = _Hits()
+    level = action.access_level
+    if level == "Permissions management":
+        hits.add("permissions-management", (A,), "access level Permissions management")
+        _rules_for_writes(action, parts, hits)
+    elif level == "Tagging":
+        if parts.verb in {"list", "get", "describe"}:
+            hits.add("tag-read", (RC,), f"verb {parts.verb!r}")
+        else:
+            hits.add("tagging", (A,), "access level Tagging")
+    elif level == "Write":
+        _rules_for_writes(action, parts, hits)
+    else:
+        _rules_for_reads(action, parts, hits, listing=level == "List")
+    if not hits:
+        _fallback(action, hits)
+    return hits

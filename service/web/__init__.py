@@ -1,0 +1,1 @@
+"""The HTTP layer: thin aiohttp handlers over the capability index."""
