@@ -57,9 +57,10 @@ RULES: dict[str, str] = {
     "delete-config": "it removes a resource or setting that holds no data of its own",
     "write-data-noun": "it adds or changes data held by the resource",
     "write-data-send": "it sends or publishes messages or data through the resource",
-    "export-data": "it copies data out of the resource (an export); it also sets up the export, so control plane too",
+    "export-data": "it copies data out of the resource (an export), which is reading it",
+    "read-data-subscribe": "subscribing delivers the resource's messages or records to the subscriber",
+    "use-send-email": "it sends email through an identity without reading or changing the identity",
     "import-data": "it loads data into the resource (an import); it also creates or changes resources, so control plane too",
-    "restore-data": "it restores data into a new or existing resource: control plane and data",
     "write-config": "it creates, changes, starts, stops or reconfigures a resource (control plane)",
     "fallback-write": "a write no rule recognised: treated as control plane, conservatively",
     "fallback-read": "a read no rule recognised: treated as reading configuration",
@@ -112,6 +113,7 @@ class NameParts:
     verb: str
     nouns: tuple[str, ...]  # singular, lower case, the noun phrase before any preposition
     phrase: str  # nouns joined by spaces, padded with spaces for whole-word matching
+    query_language: bool = False  # PartiQLSelect and the like: statements over a table's items
 
     @property
     def head(self) -> str:
@@ -120,90 +122,129 @@ class NameParts:
 
 def parse_name(name: str) -> NameParts:
     words = split_words(name)
+    query_language = False
     while len(words) > 1 and words[0] in _VERB_QUALIFIERS:
-        words = words[1:]
-        if words and words[0] == "ql":  # PartiQL
+        if words[0] == "parti" and words[1] == "ql":  # PartiQL
             words = words[1:]
+            query_language = True
+        words = words[1:]
     verb = words[0] if words else ""
     nouns: list[str] = []
     for word in words[1:]:
         if word in _PREPOSITIONS and nouns:
             break
         nouns.append(_singular(word))
-    return NameParts(verb=verb, nouns=tuple(nouns), phrase=f" {' '.join(nouns)} ")
+    return NameParts(verb=verb, nouns=tuple(nouns), phrase=f" {' '.join(nouns)} ", query_language=query_language)
 
 
 def _has(phrase: str, terms) -> str | None:
-    """The first term (a word or words, singular) found whole in the noun phrase."""
+    """The term (a word or words, singular) found whole in the noun phrase: the longest of those that end
+    the phrase (its head), else the longest anywhere."""
+    best, best_at_end = None, None
     for term in terms:
         if f" {term} " in phrase:
-            return term
-    return None
+            if phrase.endswith(f" {term} ") and (best_at_end is None or len(term) > len(best_at_end)):
+                best_at_end = term
+            if best is None or len(term) > len(best):
+                best = term
+    return best_at_end or best
 
 
 # ---------------------------------------------------------------------------------------------------
 # Vocabulary. Nouns are singular and lower case.
 
-# What a resource holds, as opposed to the resource itself.
+# What a resource holds or produces, as opposed to the resource itself or its settings.
 DATA_NOUNS = (
     "object", "object version", "item", "record", "message", "row", "blob", "file", "folder", "commit",
-    "content", "body", "payload", "secret value", "parameter", "log event", "event", "query result",
-    "result", "metric data", "password data", "credential report", "console output", "console screenshot",
-    "snapshot block", "changed block", "layer", "layer part", "part", "multipart upload", "image",
-    "shard iterator", "chunk", "media", "raw message", "document content", "data",
-    "download url", "torrent", "archive", "job output", "recording", "transcript", "value",
+    "content", "body", "payload", "secret value", "parameter", "parameter history", "log event", "event",
+    "query result", "statement result", "result", "metric data", "metric statistic", "metric widget image",
+    "password data", "credential report", "console output", "console screenshot", "snapshot block",
+    "changed block", "layer part", "layer upload", "download url", "part", "multipart upload", "image",
+    "shard iterator", "chunk", "media", "raw message", "document content", "data", "torrent", "archive",
+    "job output", "recording", "transcript", "value", "finding", "memory", "command invocation",
+    "execution history", "random", "random password", "shared secret", "difference", "inventory", "branch",
+    "knowledge base document",
 )
-# Nouns of data that are really settings when they end the phrase: GetObjectAcl reads a setting.
+# Data nouns that also name a resource of their own: writing one creates it, deleting one removes it.
+DATA_AND_CONTAINER = {"parameter", "archive", "secret"}
+# Weak data nouns count only as the head of the phrase: GetParameters yes, DescribeDBParameterGroups no.
+WEAK_DATA_NOUNS = {"parameter", "event", "result", "data", "value", "image", "part", "file", "archive", "media",
+                   "content", "random", "difference", "memory", "inventory", "branch"}
+# A weak data noun right after one of these is a setting's contents: GetLaunchTemplateData.
+SETTING_QUALIFIERS = {"template", "configuration", "config", "policy", "schema", "setting", "default"}
+# Lists of these are lists of settings, whatever AWS's description says they hold (DNS record sets).
+LIST_SETTING_HEADS = {"set", "setting", "configuration", "config", "policy", "rule", "attribute", "type", "field"}
+# Listing these is listing the contents of a resource; other lists are of resources or settings.
+LIST_DATA_NOUNS = (
+    "object", "object version", "item", "message", "record", "row", "file", "multipart upload", "part",
+    "log event", "finding", "snapshot block", "changed block", "blob", "data", "auth event",
+    "knowledge base document",
+)
+# Heads that name a setting: GetObjectAcl, PutObjectRetention, DescribeStackDrift read or write settings.
 CONFIG_HEADS = {
     "acl", "policy", "configuration", "config", "setting", "tagging", "tag", "attribute", "retention",
-    "hold", "lock", "metadata", "status", "summary", "count", "statistic", "location", "encryption",
-    "versioning", "notification", "replication", "lifecycle", "logging", "website", "cor", "type",
-    "schema", "group", "source", "set", "destination", "endpoint", "filter", "definition", "template",
-    "property", "permission", "quota", "limit", "rule", "state", "stream", "subscription",
-    "connection", "profile", "role", "job", "task", "preference", "option", "detail", "info", "target",
-    "level", "mode", "format", "region", "account", "storage", "capacity", "parameter group",
-    "access", "association", "integration", "model", "pipeline", "report", "size", "url", "alias",
-    "key", "name", "label", "description", "category", "topic", "index", "table", "bucket", "store",
-    "instance", "cluster", "collection", "queue", "repository", "version", "event source", "mapping",
+    "hold", "lock", "metadata", "status", "summary", "count", "location", "encryption", "versioning",
+    "notification", "replication", "lifecycle", "logging", "website", "cor", "type", "schema", "group",
+    "source", "set", "destination", "endpoint", "filter", "definition", "template", "property",
+    "permission", "quota", "limit", "rule", "state", "stream", "subscription", "connection", "profile",
+    "role", "job", "task", "preference", "option", "detail", "info", "target", "level", "mode", "format",
+    "region", "account", "storage", "capacity", "access", "association", "integration", "model",
+    "pipeline", "report", "size", "alias", "key", "name", "label", "description", "category", "topic",
+    "index", "table", "bucket", "store", "instance", "cluster", "collection", "queue", "repository",
+    "version", "mapping", "drift", "availability", "plan", "selector", "field", "stage",
 }
-# Nouns that are data only when they are the whole subject: GetParameter, GetEvents, GetData.
-WEAK_DATA_NOUNS = {"parameter", "event", "result", "data", "value", "image", "part", "file", "archive", "media"}
-
 # Resources that hold data: deleting one destroys data.
 DATA_CONTAINERS = (
-    "table", "global table", "bucket", "cluster", "instance", "snapshot", "backup", "recovery point",
-    "queue", "stream", "log group", "log stream", "file system", "volume", "secret", "parameter",
-    "repository", "database", "db", "domain", "index", "dataset", "data set", "vault", "archive",
-    "collection", "keyspace", "graph", "ledger", "cache", "replication group", "namespace", "data store",
-    "datastore", "warehouse", "branch", "journal", "corpus", "workspace", "notebook", "key material",
-    "export", "image", "object", "job output", "model artifact", "lake", "mailbox", "registry", "store",
-    "catalog", "dataset group", "event data store", "bucket content", "directory", "share", "storage",
+    "table", "global table", "table replica", "replica", "bucket", "cluster", "instance", "snapshot",
+    "backup", "recovery point", "queue", "stream", "log group", "log stream", "file system", "volume",
+    "secret", "parameter", "repository", "database", "db", "domain", "index", "dataset", "data set",
+    "vault", "archive", "collection", "keyspace", "graph", "ledger", "cache", "replication group",
+    "namespace", "data store", "datastore", "warehouse", "branch", "journal", "corpus", "workspace",
+    "notebook", "key material", "export", "object", "job output", "lake", "mailbox", "registry", "store",
+    "catalog", "dataset group", "event data store", "directory", "share", "storage", "feature group",
+    "recording", "file share", "custom model",
 )
+# Containers of these kinds hold jobs, metrics or traffic, not data.
+NON_DATA_CONTAINERS = {"job queue", "metric stream", "traffic mirror session", "compute environment"}
 DATA_RESOURCE_TYPES = {"object", "accesspointobject"}
 
 CONFIG_VERBS = {
     "describe", "list", "check", "validate", "test", "is", "count", "estimate", "calculate", "preview",
     "simulate", "evaluate", "compare", "view", "discover", "lookup", "resolve", "get", "search", "poll",
-    "verify", "render", "expand", "optimize",
+    "verify", "render", "expand", "optimize", "generate", "decode",
 }
+# Verbs that read data whatever they name.
 DATA_READ_VERBS = {"query", "scan", "select", "download", "read", "receive", "export", "peek", "fetch",
-                   "consume", "retrieve", "unload"}
-USE_VERBS = {"assume", "invoke", "connect", "execute", "call", "use", "access", "exec", "impersonate", "launch"}
-USE_START_VERBS = {"start", "run", "send", "open", "create", "initiate", "begin"}
-USE_START_NOUNS = ("session", "execution", "query", "statement", "command", "build", "job run", "run",
-                   "sync execution", "query execution", "shell", "terminal", "stream session")
+                   "consume", "retrieve", "unload", "reveal", "unmask", "pull"}
+# Verbs that read what their noun names: GetObject reads data, GetBucketPolicy a setting.
+NOUN_READ_VERBS = {"get", "lookup", "view", "filter", "search", "stream", "tail", "batch", "list", "describe"}
+USE_VERBS = {"assume", "invoke", "connect", "execute", "call", "use", "access", "exec", "impersonate"}
+USE_START_VERBS = {"start", "run", "send", "open", "initiate", "begin", "submit", "retry", "redrive", "resume",
+                   "respond"}
+# Heads that must stand alone: RunTask and SubmitJob run what is defined; StartBackupJob makes a backup.
+USE_START_ALONE = {"job", "task"}
+# Settings a use verb may name, and then it changes them: ExecuteChangeSet applies a change set.
+USE_SETTING_HEADS = {"set", "plan", "policy", "configuration", "config"}
+# What starting, running or submitting acts through: it runs what is there, it does not reconfigure it.
+USE_START_HEADS = {"session", "execution", "query", "statement", "command", "build", "run", "task", "job",
+                   "crawler", "batch", "tunnel", "auth", "challenge", "workflow"}
 INFERENCE_VERBS = {"detect", "analyze", "translate", "synthesize", "infer", "classify", "converse", "chat",
-                   "predict", "recognize", "transcribe", "summarize", "embed", "rerank", "extract", "compare"}
+                   "predict", "recognize", "transcribe", "summarize", "embed", "rerank", "extract"}
 CREDENTIAL_NOUNS = ("credential", "token", "auth token", "session token", "federation token",
                     "authorization token", "db auth token", "access token", "sign in token", "login token",
-                    "presigned url", "presigned notebook url", "signed url", "streaming url", "web identity token")
+                    "url", "web identity token")
 CREDENTIAL_VERBS = {"get", "generate", "create", "request", "issue", "mint"}
+# Imports of these are security material, administered, not data loaded.
+SECURITY_MATERIAL = {"credential", "certificate", "key", "key pair", "key material", "public key", "token"}
 DELETE_VERBS = {"delete", "remove", "purge", "terminate", "drop", "truncate", "erase", "discard", "abort",
-                "destroy", "wipe", "empty", "deregister", "reset", "clear", "expire"}
+                "destroy", "wipe", "empty", "clear", "expire"}
 WRITE_DATA_VERBS = {"put", "write", "upload", "append", "insert", "post", "ingest", "update", "copy",
-                    "replicate", "change", "modify", "set", "merge", "complete", "initiate",
-                    "submit", "edit", "patch", "add", "store", "save", "record", "emit", "restore"}
-SEND_VERBS = {"send", "publish", "broadcast", "emit", "post", "push", "stream"}
+                    "replicate", "change", "modify", "set", "merge", "complete", "initiate", "submit", "edit",
+                    "patch", "add", "store", "save", "record", "emit", "restore", "archive", "unarchive",
+                    "create"}
+# Create only writes data when it names data outright: CreateCommit does, CreateImage (an AMI) does not.
+CREATE_DATA_NOUNS = {"commit", "file", "object", "item", "message", "record", "row", "finding", "event", "branch"}
+SEND_VERBS = {"send", "publish", "broadcast", "emit", "push", "stream"}
 TAG_VERBS = {"tag", "untag", "un"}
 TAG_CHANGE_VERBS = {"add", "remove", "create", "delete", "put", "update", "set", "change", "replace",
                     "tag", "untag", "replicate", "un"}
@@ -215,15 +256,13 @@ CRYPTO = {
     "sign": ("crypto-sign", (U,)),
     "verify": ("crypto-sign", (U,)),
 }
+CRYPTO_NOUNS = {"data", "mac", "message", "encrypt"}  # kms:Sign, VerifyMac, DecryptData; not SignUp
 _DESCRIPTION_DATA = re.compile(
-    r"\b(retrieve|return|get|read|download|fetch|view|stream)s?\b[^.]{0,60}?\b("
-    r"contents?|records|query results|results of|plaintext|secret value|log events|data records|"
-    r"messages?|object data|raw data|the data (in|from|stored)|data from|file contents|payload)\b"
+    r"\b(retrieve|return|get|read|download|fetch|view|stream)s?\b[^.]{0,40}?\b("
+    r"query results|results of (a|the) query|plaintext|secret value|log events|data records|"
+    r"object data|raw data|the data (in|from|stored)|file contents|payload|contents of (an?|the) (object|file|item|message))\b"
 )
-_LIST_DATA = re.compile(
-    r"\blists?\b[^.]{0,40}?\b(objects|object versions|items|messages|records|files|versions of objects|"
-    r"parts|multipart uploads|contents|log events|secrets' values|keys in)\b"
-)
+_LIST_DATA = re.compile(r"\b(objects|object versions|versions of objects|items|messages|records|files) in (an?|the)\b")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -246,24 +285,40 @@ def _is_tag_change(parts: NameParts) -> bool:
                                        and parts.head in {"tag", "tagging", "key"})
 
 
-def _data_noun(parts: NameParts) -> str | None:
+def _names_setting(parts: NameParts, term: str | None = None) -> bool:
+    """The phrase ends with a setting (`object acl`), unless that head is part of the data term itself."""
+    head = parts.head
+    return head in CONFIG_HEADS and not (term and term.split()[-1] == head)
+
+
+def _data_noun(parts: NameParts, terms=DATA_NOUNS) -> str | None:
     """The data the action names, or None when it names a resource or a setting."""
+    if parts.query_language:
+        return "item"
     if not parts.nouns:
         return None
-    term = _has(parts.phrase, DATA_NOUNS)
-    if term is None:
+    term = _has(parts.phrase, terms)
+    if term is None or _names_setting(parts, term):
         return None
-    head = parts.head
-    # "object acl", "object retention": data noun qualifying a setting.
-    if head in CONFIG_HEADS and not term.endswith(head):
-        return None
-    if term in WEAK_DATA_NOUNS and len(parts.nouns) > len(term.split()):
-        return None
+    if term in WEAK_DATA_NOUNS:
+        if term != parts.head or (len(parts.nouns) > 1 and parts.nouns[-2] in SETTING_QUALIFIERS):
+            return None
+    return term
+
+
+def _data_of(action: Action, parts: NameParts) -> str | None:
+    """Data named by the action, or acted on through a data resource type (an S3 object)."""
+    term = _data_noun(parts)
+    if term is None and not _names_setting(parts):
+        term = _data_resource(action)
     return term
 
 
 def _container(parts: NameParts) -> str | None:
     """The data-holding resource the phrase ends with: DeleteDBCluster -> "cluster"."""
+    for size in (3, 2):
+        if len(parts.nouns) >= size and " ".join(parts.nouns[-size:]) in NON_DATA_CONTAINERS:
+            return None
     for size in (3, 2, 1):
         if len(parts.nouns) >= size:
             tail = " ".join(parts.nouns[-size:])
@@ -272,40 +327,71 @@ def _container(parts: NameParts) -> str | None:
     return None
 
 
+def _use_start(parts: NameParts) -> str | None:
+    """Starting or running what a resource defines: StartExecution, RunTask, SubmitJob, StartSession."""
+    if parts.verb == "create" and parts.nouns == ("session",):  # s3express:CreateSession vends credentials
+        return "session"
+    if parts.verb not in USE_START_VERBS or parts.head not in USE_START_HEADS:
+        return None
+    if parts.head in USE_START_ALONE and len(parts.nouns) > 1:
+        return None
+    if _has(parts.phrase, ("export", "import", "ingestion")):  # data moves: their own rules
+        return None
+    return parts.head
+
+
+def _credential(parts: NameParts) -> str | None:
+    """Short-lived credentials, tokens or pre-signed URLs to act as or through a resource. Creating a
+    standing credential (an access key, a service-specific credential) administers an identity instead."""
+    term = _has(parts.phrase, CREDENTIAL_NOUNS)
+    if term is None or parts.verb not in CREDENTIAL_VERBS or parts.head not in {"credential", "token", "url"}:
+        return None
+    if parts.head == "url" and not (_has(parts.phrase, ("presigned", "signed", "streaming", "sign in", "login"))):
+        return None
+    if parts.verb == "create" and parts.head == "credential":
+        return None
+    return term
+
+
 def _rules_for_reads(action: Action, parts: NameParts, hits: _Hits, listing: bool) -> None:
     verb = parts.verb
-    if verb in INFERENCE_VERBS and not listing:
+    if parts.head in {"tag", "tagging"}:
+        hits.add("tag-read", (RC,), f"noun {parts.head!r}")
+        return
+    if verb in INFERENCE_VERBS and not listing and not _names_setting(parts):
         hits.add("use-inference", (U,), f"verb {verb!r}")
         return
     if verb in USE_VERBS:
         hits.add("use-verb", (U,), f"verb {verb!r}")
         return
-    if verb in CREDENTIAL_VERBS and (term := _has(parts.phrase, CREDENTIAL_NOUNS)) and parts.head != "report":
-        if _has(parts.phrase, ("credential report",)) is None:
-            hits.add("use-credentials", (U,), f"{verb!r} of {term!r}")
-            return
-    if verb in USE_START_VERBS and (term := _has(parts.phrase, USE_START_NOUNS)):
+    if (term := _credential(parts)) and parts.head != "report":
+        hits.add("use-credentials", (U,), f"{verb!r} of {term!r}")
+        return
+    if verb in {"subscribe"}:
+        hits.add("read-data-subscribe", (RD,), "verb 'subscribe'")
+        return
+    if term := _use_start(parts):
         hits.add("use-start", (U,), f"{verb!r} {term!r}")
         return
     if listing or verb == "list":
-        if (term := _data_noun(parts)) or (term := _list_data_description(action)):
+        term = _data_noun(parts, LIST_DATA_NOUNS)
+        if term is None and parts.head not in LIST_SETTING_HEADS:
+            term = _list_data_description(action)
+        if term:
             hits.add("list-data", (RD,), f"lists {term!r}")
         else:
             hits.add("list", (RC,), f"verb {verb!r}")
         return
-    if verb in DATA_READ_VERBS:
+    if verb in DATA_READ_VERBS and not _names_setting(parts):
         hits.add("read-data-verb", (RD,), f"verb {verb!r}")
         return
-    if verb not in {"describe", "list"} and (term := _data_noun(parts)):
+    if verb in NOUN_READ_VERBS - {"describe", "list"} and (term := _data_noun(parts)):
         hits.add("read-data-noun", (RD,), f"names {term!r}")
-        return
-    if parts.head in {"tag", "tagging"}:
-        hits.add("tag-read", (RC,), f"noun {parts.head!r}")
         return
     if verb in {"get", "batch"} and (m := _DESCRIPTION_DATA.search(action.description.lower())):
         hits.add("read-data-description", (RD,), f"description says {m.group(0)!r}")
         return
-    if verb in CONFIG_VERBS:
+    if verb in CONFIG_VERBS or verb in DATA_READ_VERBS:
         hits.add("read-config", (RC,), f"verb {verb!r}")
 
 
@@ -319,7 +405,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if _is_tag_change(parts):
         hits.add("tagging", (A,), f"verb {verb!r} on tags")
         return
-    if verb in CRYPTO and (verb != "re" or parts.head.startswith("encrypt")):
+    if verb in CRYPTO and set(parts.nouns) <= CRYPTO_NOUNS and (verb != "re" or parts.head == "encrypt"):
         rule, caps = CRYPTO[verb]
         hits.add(rule, caps, f"verb {verb!r}")
         return
@@ -327,32 +413,38 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
                                              "data key pair without plaintext")):
         hits.add("crypto-encrypt", (WD,), "generates a data key")
         return
-    if verb == "generate" and _has(phrase, ("mac",)):
+    if verb == "generate" and parts.nouns == ("mac",):
         hits.add("crypto-sign", (U,), "generates a MAC")
         return
-    if verb in USE_VERBS:
+    if _has(phrase, ("random", "random password", "shared secret")) and verb in {"generate", "get", "derive"}:
+        hits.add("read-data-noun", (RD,), "returns generated secret material")
+        return
+    if verb in USE_VERBS and parts.head not in USE_SETTING_HEADS:
         hits.add("use-verb", (U,), f"verb {verb!r}")
         return
-    # Creating a standing credential (an access key, a service-specific credential) administers an
-    # identity; getting a short-lived one, or a pre-signed URL, uses the resource.
-    if (term := _has(phrase, CREDENTIAL_NOUNS)) and (
-        (verb in CREDENTIAL_VERBS - {"create"} and parts.head in {"credential", "token", "url"})
-        or (verb == "create" and parts.head in {"token", "url"})
-    ):
+    if term := _credential(parts):
         hits.add("use-credentials", (U,), f"{verb!r} of {term!r}")
         return
-    if verb in USE_START_VERBS and (term := _has(phrase, USE_START_NOUNS)) and parts.head in {
-        t.split()[-1] for t in USE_START_NOUNS
-    }:
+    if verb == "send" and _has(phrase, ("email", "raw email", "bulk email", "templated email", "bulk templated email")):
+        hits.add("use-send-email", (U,), "sends email through an identity")
+        return
+    if term := _use_start(parts):
         hits.add("use-start", (U,), f"{verb!r} {term!r}")
         return
+    if verb in DATA_READ_VERBS - {"export"} and not _names_setting(parts):
+        hits.add("read-data-verb", (RD,), f"verb {verb!r}")
+        return
+    if verb == "subscribe":
+        hits.add("read-data-subscribe", (A, RD), "verb 'subscribe'")
+        return
     if verb in DELETE_VERBS:
-        data = _data_noun(parts) or _data_resource(action)
+        data = _data_of(action, parts)
+        container = _container(parts)
         if verb == "purge":
             hits.add("delete-data-purge", (DD,), "verb 'purge'")
-        elif data and verb not in {"deregister", "reset"}:
+        elif data and not (data in DATA_AND_CONTAINER and container):
             hits.add("delete-data-item", (DD,), f"deletes {data!r}")
-        elif (container := _container(parts)) and verb not in {"reset", "clear"}:
+        elif container and verb != "clear":
             hits.add("delete-data-container", (A, DD), f"removes a {container!r}")
         else:
             hits.add("delete-config", (A,), f"verb {verb!r}")
@@ -360,23 +452,34 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if verb == "schedule" and _has(phrase, ("key deletion", "deletion")):
         hits.add("delete-data-container", (A, DD), "schedules a key's deletion")
         return
-    if verb in SEND_VERBS and (not parts.nouns or _data_noun(parts) or _has(phrase, ("message", "email", "event"))):
+    if verb in SEND_VERBS and (not parts.nouns or _data_noun(parts) or _has(phrase, ("message", "event"))):
         hits.add("write-data-send", (WD,), f"verb {verb!r}")
         return
-    if verb == "export":
-        hits.add("export-data", (A, RD), "verb 'export'")
+    if verb == "export" or (verb in {"create", "start"} and _has(phrase, ("export", "export task", "export job"))):
+        hits.add("export-data", (RD,), "copies data out of the resource")
         return
-    if verb == "import":
-        hits.add("import-data", (A, WD), "verb 'import'")
+    if verb == "import" or (verb in {"create", "start"} and _has(phrase, ("import", "import task", "import job"))):
+        if _has(phrase, SECURITY_MATERIAL) and not _data_noun(parts):
+            hits.add("write-config", (A,), "imports security material (keys, certificates, credentials)")
+        elif _data_noun(parts) and parts.verb == "import":
+            hits.add("write-data-noun", (WD,), f"imports {_data_noun(parts)!r}")
+        else:
+            hits.add("import-data", (A, WD), "loads data into a resource")
         return
-    if verb in WRITE_DATA_VERBS and (data := (_data_noun(parts) or _data_resource(action))):
-        if verb == "restore" and not _data_resource(action) and data not in {"object"}:
-            hits.add("restore-data", (A, WD), f"restores {data!r}")
+    if verb == "ingest" or (verb in {"start", "create"} and _has(phrase, ("ingestion", "ingestion job"))):
+        hits.add("write-data-noun", (WD,), "ingests data into the resource")
+        return
+    if verb in WRITE_DATA_VERBS and (data := _data_of(action, parts)):
+        if verb == "create" and data not in CREATE_DATA_NOUNS and not parts.query_language:
+            pass
+        elif data in DATA_AND_CONTAINER and verb in {"put", "create"}:
+            hits.add("write-data-noun", (A, WD), f"{verb!r} {data!r}: creates the resource and its value")
+            return
         else:
             hits.add("write-data-noun", (WD,), f"{verb!r} {data!r}")
-        return
-    if verb == "restore":
-        hits.add("restore-data", (A, WD), "verb 'restore'")
+            return
+    if verb in {"create", "update", "rotate"} and parts.head == "secret":
+        hits.add("write-data-noun", (A, WD), f"{verb!r} a secret stores its value")
         return
     if verb in _CONTROL_VERBS:
         hits.add("write-config", (A,), f"verb {verb!r}")
@@ -403,7 +506,7 @@ _CONTROL_VERBS = {
     "respond", "claim", "opt", "batch", "generate", "edit", "patch", "tag", "join", "leave", "install",
     "uninstall", "mark", "acknowledge", "accept", "decline", "bypass", "override", "lock", "unlock",
     "freeze", "import", "merge", "split", "rebuild", "recover", "restart", "resize", "scale", "switch",
-    "swap", "start", "stop", "pass", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
+    "swap", "start", "stop", "pass", "execute", "deregister", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
     "rebalance", "reject", "reactivate", "revert", "update", "validate", "write", "store", "save",
 }
 
