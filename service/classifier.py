@@ -165,6 +165,8 @@ DATA_NOUNS = (
     "execution history", "random", "random password", "shared secret", "difference", "inventory", "branch",
     "knowledge base document",
 )
+# Secrets a read returns (not data nouns for writes: ChangePassword administers a user).
+SECRET_NOUNS = ("password", "master user password", "private key", "secret key", "access key secret")
 # Data nouns that also name a resource of their own: writing one creates it, deleting one removes it.
 DATA_AND_CONTAINER = {"parameter", "archive", "secret"}
 # Weak data nouns count only as the head of the phrase: GetParameters yes, DescribeDBParameterGroups no.
@@ -245,6 +247,9 @@ WRITE_DATA_VERBS = {"put", "write", "upload", "append", "insert", "post", "inges
 # Create only writes data when it names data outright: CreateCommit does, CreateImage (an AMI) does not.
 CREATE_DATA_NOUNS = {"commit", "file", "object", "item", "message", "record", "row", "finding", "event", "branch"}
 SEND_VERBS = {"send", "publish", "broadcast", "emit", "push", "stream"}
+# What sending writes into a service: SendMessage, SendAgentMetrics; not SendInvitation, PublishVersion.
+SEND_DATA_NOUNS = ("message", "event", "metric", "log", "telemetry", "stat", "reply", "data point",
+                   "text", "utterance", "record", "notification")
 TAG_VERBS = {"tag", "untag", "un"}
 TAG_CHANGE_VERBS = {"add", "remove", "create", "delete", "put", "update", "set", "change", "replace",
                     "tag", "untag", "replicate", "un"}
@@ -304,6 +309,12 @@ def _data_noun(parts: NameParts, terms=DATA_NOUNS) -> str | None:
         if term != parts.head or (len(parts.nouns) > 1 and parts.nouns[-2] in SETTING_QUALIFIERS):
             return None
     return term
+
+
+def _secret(parts: NameParts) -> str | None:
+    """A secret the phrase ends with: GetRelationalDatabaseMasterUserPassword; not GetPasswordPolicy."""
+    term = _has(parts.phrase, SECRET_NOUNS)
+    return term if term and parts.phrase.endswith(f" {term} ") else None
 
 
 def _data_of(action: Action, parts: NameParts) -> str | None:
@@ -385,7 +396,7 @@ def _rules_for_reads(action: Action, parts: NameParts, hits: _Hits, listing: boo
     if verb in DATA_READ_VERBS and not _names_setting(parts):
         hits.add("read-data-verb", (RD,), f"verb {verb!r}")
         return
-    if verb in NOUN_READ_VERBS - {"describe", "list"} and (term := _data_noun(parts)):
+    if verb in NOUN_READ_VERBS - {"describe", "list"} and (term := _data_noun(parts) or _secret(parts)):
         hits.add("read-data-noun", (RD,), f"names {term!r}")
         return
     if verb in {"get", "batch"} and (m := _DESCRIPTION_DATA.search(action.description.lower())):
@@ -422,6 +433,9 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if verb in USE_VERBS and parts.head not in USE_SETTING_HEADS:
         hits.add("use-verb", (U,), f"verb {verb!r}")
         return
+    if verb in INFERENCE_VERBS and not _names_setting(parts):
+        hits.add("use-inference", (U,), f"verb {verb!r}")
+        return
     if term := _credential(parts):
         hits.add("use-credentials", (U,), f"{verb!r} of {term!r}")
         return
@@ -433,6 +447,9 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
         return
     if verb in DATA_READ_VERBS - {"export"} and not _names_setting(parts):
         hits.add("read-data-verb", (RD,), f"verb {verb!r}")
+        return
+    if verb in {"get", "describe", "list"}:  # AWS calls it a write, but its name says it reads
+        _rules_for_reads(action, parts, hits, listing=False)
         return
     if verb == "subscribe":
         hits.add("read-data-subscribe", (A, RD), "verb 'subscribe'")
@@ -452,7 +469,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if verb == "schedule" and _has(phrase, ("key deletion", "deletion")):
         hits.add("delete-data-container", (A, DD), "schedules a key's deletion")
         return
-    if verb in SEND_VERBS and (not parts.nouns or _data_noun(parts) or _has(phrase, ("message", "event"))):
+    if verb in SEND_VERBS and (not parts.nouns or _data_noun(parts) or _has(phrase, SEND_DATA_NOUNS)):
         hits.add("write-data-send", (WD,), f"verb {verb!r}")
         return
     if verb == "export" or (verb in {"create", "start"} and _has(phrase, ("export", "export task", "export job"))):
@@ -506,7 +523,7 @@ _CONTROL_VERBS = {
     "respond", "claim", "opt", "batch", "generate", "edit", "patch", "tag", "join", "leave", "install",
     "uninstall", "mark", "acknowledge", "accept", "decline", "bypass", "override", "lock", "unlock",
     "freeze", "import", "merge", "split", "rebuild", "recover", "restart", "resize", "scale", "switch",
-    "swap", "start", "stop", "pass", "execute", "deregister", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
+    "swap", "start", "stop", "pass", "execute", "deregister", "publish", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
     "rebalance", "reject", "reactivate", "revert", "update", "validate", "write", "store", "save",
 }
 
