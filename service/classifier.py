@@ -114,13 +114,14 @@ class NameParts:
     nouns: tuple[str, ...]  # singular, lower case, the noun phrase before any preposition
     phrase: str  # nouns joined by spaces, padded with spaces for whole-word matching
     query_language: bool = False  # PartiQLSelect and the like: statements over a table's items
+    resource_types: frozenset[str] = frozenset()  # lower case
 
     @property
     def head(self) -> str:
         return self.nouns[-1] if self.nouns else ""
 
 
-def parse_name(name: str) -> NameParts:
+def parse_name(name: str, resource_types=()) -> NameParts:
     words = split_words(name)
     query_language = False
     while len(words) > 1 and words[0] in _VERB_QUALIFIERS:
@@ -134,7 +135,13 @@ def parse_name(name: str) -> NameParts:
         if word in _PREPOSITIONS and nouns:
             break
         nouns.append(_singular(word))
-    return NameParts(verb=verb, nouns=tuple(nouns), phrase=f" {' '.join(nouns)} ", query_language=query_language)
+    return NameParts(
+        verb=verb,
+        nouns=tuple(nouns),
+        phrase=f" {' '.join(nouns)} ",
+        query_language=query_language,
+        resource_types=frozenset(t.lower() for t in resource_types),
+    )
 
 
 def _has(phrase: str, terms) -> str | None:
@@ -172,6 +179,9 @@ DATA_AND_CONTAINER = {"parameter", "archive", "secret"}
 # Weak data nouns count only as the head of the phrase: GetParameters yes, DescribeDBParameterGroups no.
 WEAK_DATA_NOUNS = {"parameter", "event", "result", "data", "value", "image", "part", "file", "archive", "media",
                    "content", "random", "difference", "memory", "inventory", "branch"}
+# Nouns that are data only on these resource types: an image in an ECR repository is its content, an
+# AMI is a resource; an SSM parameter holds a value, a database parameter is a setting.
+RESOURCE_BOUND_DATA_NOUNS = {"image": {"repository"}, "parameter": {"parameter"}}
 # A weak data noun right after one of these is a setting's contents: GetLaunchTemplateData.
 SETTING_QUALIFIERS = {"template", "configuration", "config", "policy", "schema", "setting", "default"}
 # Lists of these are lists of settings, whatever AWS's description says they hold (DNS record sets).
@@ -190,7 +200,7 @@ CONFIG_HEADS = {
     "source", "set", "destination", "endpoint", "filter", "definition", "template", "property",
     "permission", "quota", "limit", "rule", "state", "stream", "subscription", "connection", "profile",
     "role", "job", "task", "preference", "option", "detail", "info", "target", "level", "mode", "format",
-    "region", "account", "storage", "capacity", "access", "association", "integration", "model",
+    "region", "account", "storage", "capacity", "enabled", "access", "association", "integration", "model",
     "pipeline", "report", "size", "alias", "key", "name", "label", "description", "category", "topic",
     "index", "table", "bucket", "store", "instance", "cluster", "collection", "queue", "repository",
     "version", "mapping", "drift", "availability", "plan", "selector", "field", "stage",
@@ -298,12 +308,15 @@ def _names_setting(parts: NameParts, term: str | None = None) -> bool:
 
 def _data_noun(parts: NameParts, terms=DATA_NOUNS) -> str | None:
     """The data the action names, or None when it names a resource or a setting."""
-    if parts.query_language:
+    if parts.query_language and not parts.nouns:  # PartiQLInsert; PartiQLCreateTable is DDL
         return "item"
     if not parts.nouns:
         return None
     term = _has(parts.phrase, terms)
     if term is None or _names_setting(parts, term):
+        return None
+    bound = RESOURCE_BOUND_DATA_NOUNS.get(term)
+    if bound is not None and not bound & parts.resource_types:
         return None
     if term in WEAK_DATA_NOUNS:
         if term != parts.head or (len(parts.nouns) > 1 and parts.nouns[-2] in SETTING_QUALIFIERS):
@@ -580,7 +593,7 @@ class Classifier:
 
 
 def classify_by_rules(action: Action) -> _Hits:
-    parts = parse_name(action.name)
+    parts = parse_name(action.name, action.resource_types)
     hits = _Hits()
     level = action.access_level
     if level == "Permissions management":
