@@ -217,7 +217,8 @@ DATA_CONTAINERS = (
     "recording", "file share", "custom model",
 )
 # Containers of these kinds hold jobs, metrics or traffic, not data.
-NON_DATA_CONTAINERS = {"job queue", "metric stream", "traffic mirror session", "compute environment"}
+NON_DATA_CONTAINERS = {"job queue", "metric stream", "traffic mirror session", "compute environment", "key store",
+                       "custom key store", "grants instance", "access grants instance"}
 DATA_RESOURCE_TYPES = {"object", "accesspointobject"}
 
 CONFIG_VERBS = {
@@ -266,7 +267,9 @@ TAG_CHANGE_VERBS = {"add", "remove", "create", "delete", "put", "update", "set",
 TAG_NOUNS = ("tag", "tagging", "tag key", "resource tag")
 CRYPTO = {
     "decrypt": ("crypto-decrypt", (RD,)),
+    "decapsulate": ("crypto-decrypt", (RD,)),  # returns the shared secret a ciphertext encapsulates
     "encrypt": ("crypto-encrypt", (WD,)),
+    "encapsulate": ("crypto-encrypt", (WD,)),  # produces a shared secret and its ciphertext under the key
     "re": ("crypto-reencrypt", (RD, WD)),
     "sign": ("crypto-sign", (U,)),
     "verify": ("crypto-sign", (U,)),
@@ -443,7 +446,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if _has(phrase, ("random", "random password", "shared secret")) and verb in {"generate", "get", "derive"}:
         hits.add("read-data-noun", (RD,), "returns generated secret material")
         return
-    if verb in USE_VERBS and parts.head not in USE_SETTING_HEADS:
+    if verb in USE_VERBS and parts.head not in USE_SETTING_HEADS and not (verb == "connect" and parts.nouns):
         hits.add("use-verb", (U,), f"verb {verb!r}")
         return
     if verb in INFERENCE_VERBS and not _names_setting(parts):
@@ -536,7 +539,7 @@ _CONTROL_VERBS = {
     "respond", "claim", "opt", "batch", "generate", "edit", "patch", "tag", "join", "leave", "install",
     "uninstall", "mark", "acknowledge", "accept", "decline", "bypass", "override", "lock", "unlock",
     "freeze", "import", "merge", "split", "rebuild", "recover", "restart", "resize", "scale", "switch",
-    "swap", "start", "stop", "pass", "execute", "deregister", "publish", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
+    "swap", "start", "stop", "pass", "execute", "deregister", "publish", "replicate", "connect", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
     "rebalance", "reject", "reactivate", "revert", "update", "validate", "write", "store", "save",
 }
 
