@@ -170,6 +170,7 @@ DATA_NOUNS = (
     "shard iterator", "chunk", "media", "raw message", "document content", "data", "torrent", "archive",
     "job output", "recording", "transcript", "value", "finding", "memory", "command invocation",
     "execution history", "random", "random password", "shared secret", "difference", "inventory", "branch",
+    "vector", "embedding",
     "knowledge base document",
 )
 # Secrets a read returns (not data nouns for writes: ChangePassword administers a user).
