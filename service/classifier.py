@@ -115,6 +115,7 @@ class NameParts:
     phrase: str  # nouns joined by spaces, padded with spaces for whole-word matching
     query_language: bool = False  # PartiQLSelect and the like: statements over a table's items
     resource_types: frozenset[str] = frozenset()  # lower case
+    indirect: bool = False  # the verb's object follows a preposition: ConnectToWidget, not ConnectWidget
 
     @property
     def head(self) -> str:
@@ -131,9 +132,13 @@ def parse_name(name: str, resource_types=()) -> NameParts:
         words = words[1:]
     verb = words[0] if words else ""
     nouns: list[str] = []
+    indirect = False
     for word in words[1:]:
-        if word in _PREPOSITIONS and nouns:
-            break
+        if word in _PREPOSITIONS:
+            if nouns:
+                break
+            indirect = True
+            continue
         nouns.append(_singular(word))
     return NameParts(
         verb=verb,
@@ -141,6 +146,7 @@ def parse_name(name: str, resource_types=()) -> NameParts:
         phrase=f" {' '.join(nouns)} ",
         query_language=query_language,
         resource_types=frozenset(t.lower() for t in resource_types),
+        indirect=indirect,
     )
 
 
@@ -237,6 +243,15 @@ USE_START_VERBS = {"start", "run", "send", "open", "initiate", "begin", "submit"
                    "respond"}
 # Heads that must stand alone: RunTask and SubmitJob run what is defined; StartBackupJob makes a backup.
 USE_START_ALONE = {"job", "task"}
+# Heads that name a setting rather than a resource: a data-read verb on one reads configuration
+# (config:SelectResourceConfig), while ScanTable or QueryIndex read data.
+SETTING_HEADS = {
+    "acl", "policy", "configuration", "config", "setting", "tagging", "tag", "attribute", "retention", "hold",
+    "lock", "metadata", "status", "summary", "count", "encryption", "versioning", "notification",
+    "lifecycle", "logging", "website", "cor", "schema", "definition", "template", "property", "permission",
+    "quota", "limit", "rule", "state", "preference", "option", "detail", "info", "mode", "format",
+    "mapping", "drift", "plan", "selector", "field", "enabled",
+}
 # Settings a use verb may name, and then it changes them: ExecuteChangeSet applies a change set.
 USE_SETTING_HEADS = {"set", "plan", "policy", "configuration", "config"}
 # What starting, running or submitting acts through: it runs what is there, it does not reconfigure it.
@@ -410,7 +425,7 @@ def _rules_for_reads(action: Action, parts: NameParts, hits: _Hits, listing: boo
         else:
             hits.add("list", (RC,), f"verb {verb!r}")
         return
-    if verb in DATA_READ_VERBS and not _names_setting(parts):
+    if verb in DATA_READ_VERBS and parts.head not in SETTING_HEADS:
         hits.add("read-data-verb", (RD,), f"verb {verb!r}")
         return
     if verb in NOUN_READ_VERBS - {"describe", "list"} and (term := _data_noun(parts) or _secret(parts)):
@@ -447,7 +462,10 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if _has(phrase, ("random", "random password", "shared secret")) and verb in {"generate", "get", "derive"}:
         hits.add("read-data-noun", (RD,), "returns generated secret material")
         return
-    if verb in USE_VERBS and parts.head not in USE_SETTING_HEADS and not (verb == "connect" and parts.nouns):
+    # ConnectCustomKeyStore links a resource up (control plane); Connect and ConnectToX use one.
+    if verb in USE_VERBS and parts.head not in USE_SETTING_HEADS and not (
+        verb == "connect" and parts.nouns and not parts.indirect
+    ):
         hits.add("use-verb", (U,), f"verb {verb!r}")
         return
     if verb in INFERENCE_VERBS and not _names_setting(parts):
@@ -462,7 +480,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if term := _use_start(parts):
         hits.add("use-start", (U,), f"{verb!r} {term!r}")
         return
-    if verb in DATA_READ_VERBS - {"export"} and not _names_setting(parts):
+    if verb in DATA_READ_VERBS - {"export"} and parts.head not in SETTING_HEADS:
         hits.add("read-data-verb", (RD,), f"verb {verb!r}")
         return
     if verb in {"get", "describe", "list"}:  # AWS calls it a write, but its name says it reads

@@ -142,14 +142,7 @@ RAW_CASES = [
 
 # Principle-based expectations the classifier misses today, by test id. Each is reported to the lead,
 # who owns the classifier; strict xfail turns into a failure the day the gap closes, so remove it then.
-GAPS = {
-    "read-scan-table": "scanning a table reads its items (dynamodb:Scan); 'Scan…Table' lands in read-config "
-                       "because the phrase ends in 'table'",
-    "read-query-table": "querying a table reads its items (dynamodb:Query); 'Query…Table' lands in read-config "
-                        "because the phrase ends in 'table'",
-    "use-connect-to": "connecting to a resource is using it (principle 2: assume, connect, invoke, execute); "
-                      "'ConnectTo<Resource>' lands in administer-resource by write-config, as if it joined two resources",
-}
+GAPS: dict[str, str] = {}
 
 CASES = [
     pytest.param(*case[:4], id=case[4], marks=[gap(GAPS[case[4]])] if case[4] in GAPS else [])
