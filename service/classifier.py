@@ -90,7 +90,7 @@ class Classification:
 # Reading an action name
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|[0-9]|$)|[A-Z]?[a-z]+|[0-9]+|[A-Z]+")
 # Prefixes that qualify the verb rather than being it: BatchGetItem, AdminCreateUser, PartiQLSelect.
-_VERB_QUALIFIERS = {"batch", "admin", "bulk", "parti"}
+_VERB_QUALIFIERS = {"batch", "admin", "bulk", "parti", "db"}
 _PREPOSITIONS = {"by", "for", "from", "to", "in", "with", "of", "on", "at", "into", "as", "via"}
 
 
@@ -231,16 +231,16 @@ DATA_RESOURCE_TYPES = {"object", "accesspointobject"}
 CONFIG_VERBS = {
     "describe", "list", "check", "validate", "test", "is", "count", "estimate", "calculate", "preview",
     "simulate", "evaluate", "compare", "view", "discover", "lookup", "resolve", "get", "search", "poll",
-    "verify", "render", "expand", "optimize", "generate", "decode",
+    "verify", "render", "expand", "optimize", "generate", "decode", "detect",
 }
 # Verbs that read data whatever they name.
 DATA_READ_VERBS = {"query", "scan", "select", "download", "read", "receive", "export", "peek", "fetch",
                    "consume", "retrieve", "unload", "reveal", "unmask", "pull"}
 # Verbs that read what their noun names: GetObject reads data, GetBucketPolicy a setting.
 NOUN_READ_VERBS = {"get", "lookup", "view", "filter", "search", "stream", "tail", "batch", "list", "describe"}
-USE_VERBS = {"assume", "invoke", "connect", "execute", "call", "use", "access", "exec", "impersonate"}
+USE_VERBS = {"assume", "invoke", "connect", "execute", "call", "use", "access", "exec", "impersonate", "authenticate"}
 USE_START_VERBS = {"start", "run", "send", "open", "initiate", "begin", "submit", "retry", "redrive", "resume",
-                   "respond"}
+                   "respond", "commit", "rollback"}
 # Heads that must stand alone: RunTask and SubmitJob run what is defined; StartBackupJob makes a backup.
 USE_START_ALONE = {"job", "task"}
 # Heads that name a setting rather than a resource: a data-read verb on one reads configuration
@@ -256,7 +256,7 @@ SETTING_HEADS = {
 USE_SETTING_HEADS = {"set", "plan", "policy", "configuration", "config"}
 # What starting, running or submitting acts through: it runs what is there, it does not reconfigure it.
 USE_START_HEADS = {"session", "execution", "query", "statement", "command", "build", "run", "task", "job",
-                   "crawler", "batch", "tunnel", "auth", "challenge", "workflow"}
+                   "crawler", "batch", "tunnel", "auth", "challenge", "workflow", "transaction"}
 INFERENCE_VERBS = {"detect", "analyze", "translate", "synthesize", "infer", "classify", "converse", "chat",
                    "predict", "recognize", "transcribe", "summarize", "embed", "rerank", "extract"}
 CREDENTIAL_NOUNS = ("credential", "token", "auth token", "session token", "federation token",
@@ -273,7 +273,7 @@ WRITE_DATA_VERBS = {"put", "write", "upload", "append", "insert", "post", "inges
                     "create"}
 # Create only writes data when it names data outright: CreateCommit does, CreateImage (an AMI) does not.
 CREATE_DATA_NOUNS = {"commit", "file", "object", "item", "message", "record", "row", "finding", "event", "branch"}
-SEND_VERBS = {"send", "publish", "broadcast", "emit", "push", "stream"}
+SEND_VERBS = {"send", "publish", "broadcast", "emit", "push", "stream", "log"}
 # What sending writes into a service: SendMessage, SendAgentMetrics; not SendInvitation, PublishVersion.
 SEND_DATA_NOUNS = ("message", "event", "metric", "log", "telemetry", "stat", "reply", "data point",
                    "text", "utterance", "record", "notification")
@@ -401,7 +401,7 @@ def _rules_for_reads(action: Action, parts: NameParts, hits: _Hits, listing: boo
     if parts.head in {"tag", "tagging"}:
         hits.add("tag-read", (RC,), f"noun {parts.head!r}")
         return
-    if verb in INFERENCE_VERBS and not listing and not _names_setting(parts):
+    if verb in INFERENCE_VERBS and not listing and parts.head not in SETTING_HEADS:
         hits.add("use-inference", (U,), f"verb {verb!r}")
         return
     if verb in USE_VERBS:
@@ -468,7 +468,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     ):
         hits.add("use-verb", (U,), f"verb {verb!r}")
         return
-    if verb in INFERENCE_VERBS and not _names_setting(parts):
+    if verb in INFERENCE_VERBS and parts.head not in SETTING_HEADS:
         hits.add("use-inference", (U,), f"verb {verb!r}")
         return
     if term := _credential(parts):
@@ -504,7 +504,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if verb == "schedule" and _has(phrase, ("key deletion", "deletion")):
         hits.add("delete-data-container", (A, DD), "schedules a key's deletion")
         return
-    if verb in SEND_VERBS and (not parts.nouns or _data_noun(parts) or _has(phrase, SEND_DATA_NOUNS)):
+    if verb in SEND_VERBS and (verb == "log" or not parts.nouns or _data_noun(parts) or _has(phrase, SEND_DATA_NOUNS)):
         hits.add("write-data-send", (WD,), f"verb {verb!r}")
         return
     if verb == "export" or (verb in {"create", "start"} and _has(phrase, ("export", "export task", "export job"))):
