@@ -610,7 +610,7 @@ class Classifier:
         for cap in caps:
             rule, evidence = hits.found[cap]
             source = "fallback" if rule in FALLBACK_RULES else "rule"
-            reasons.append(Reason(cap, source, rule, f"{RULES[rule]} ({evidence})"))
+            reasons.append(Reason(cap, source, rule, f"{RULES[rule]}; evidence: {evidence}"))
         return Classification(caps, tuple(reasons))
 
 
