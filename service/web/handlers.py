@@ -21,6 +21,14 @@ QUERY = "querystring"  # where aiohttp-apigami puts validated query parameters
 PROBLEM_400 = "Invalid parameter: unknown, repeated where single, malformed, or an unknown service or capability."
 
 
+class NoQuery(schemas.StrictQuery):
+    """Routes that take no query parameter refuse any: `?form=identity` on the boundary must not
+    silently answer the boundary (whose Allow `*` would grant everything if attached as identity)."""
+
+
+PROBLEM_400_NO_QUERY = "A query parameter was sent; this operation takes none."
+
+
 def _deprecated(successor: str) -> dict[str, str]:
     return {"Deprecation": "true", "Link": f'<{successor}>; rel="successor-version"'}
 
@@ -85,6 +93,8 @@ def _filtered_map(index: CapabilityIndex, services, capabilities) -> Document:
     summary="Every service: prefix, name and action counts per capability",
     operation_id="listServices",
 )
+@querystring_schema(NoQuery)
+@response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 @response_schema(schemas.ServiceList, 200, description="Services, sorted by prefix.")
 async def services(request: web.Request) -> web.Response:
     return serve(request, request.app[DOCUMENTS].services)
@@ -100,6 +110,7 @@ async def services(request: web.Request) -> web.Response:
     operation_id="getAction",
 )
 @match_info_schema(schemas.ActionPath)
+@querystring_schema(NoQuery)
 @response_schema(schemas.ActionDetail, 200, description="The action, its capabilities and the reason for each.")
 @response_schema(schemas.Problem, 400, description="Not a `service:Action` name (wildcards belong in `?pattern=`).")
 @response_schema(schemas.Problem, 404, description="No such action in the catalog.")
@@ -109,10 +120,11 @@ async def action(request: web.Request) -> web.Response:
         raise invalid_parameter(
             "wildcards are expanded by GET /access-capabilities/aws/actions?pattern=...", errors={"action": [name]}
         )
-    item = request.app[INDEX].lookup(name) if ":" in name else None
+    service, colon, action_name = name.partition(":")
+    if not (service and colon and action_name):
+        raise invalid_parameter("an action is `service:Action`, e.g. `iam:PassRole`", errors={"action": [name]})
+    item = request.app[INDEX].lookup(name)
     if item is None:
-        if ":" not in name:
-            raise invalid_parameter("an action is `service:Action`, e.g. `iam:PassRole`", errors={"action": [name]})
         raise Problem(404, "unknown-action", f"no action {name!r} in catalog {request.app[INDEX].catalog_version}")
     return serve(request, _action_document(request.app[INDEX], item.key))
 
@@ -170,6 +182,8 @@ _BOUNDARY = (
     description=_BOUNDARY,
     operation_id="getDenyIamAdminPermissionBoundary",
 )
+@querystring_schema(NoQuery)
+@response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 @response_schema(schemas.PolicyDocument, 200, description="The policy document, ready to paste into AWS.")
 @response_schema(schemas.Problem, 500, description="The policy would break AWS's size limit: refused, never truncated.")
 async def permission_boundary(request: web.Request) -> web.Response:
@@ -183,6 +197,8 @@ async def permission_boundary(request: web.Request) -> web.Response:
     deprecated=True,
     operation_id="getDenyIamAdminPermissionBoundaryLegacy",
 )
+@querystring_schema(NoQuery)
+@response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 @response_schema(schemas.PolicyDocument, 200, description="The policy document, ready to paste into AWS.")
 @response_schema(schemas.Problem, 500, description="The policy would break AWS's size limit: refused, never truncated.")
 async def permission_boundary_legacy(request: web.Request) -> web.Response:
@@ -199,6 +215,8 @@ async def permission_boundary_legacy(request: web.Request) -> web.Response:
     description="Only the `DenyIAMAdministerResource` statement: attach it as a managed or inline policy.",
     operation_id="getDenyIamAdminIdentityPolicy",
 )
+@querystring_schema(NoQuery)
+@response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 @response_schema(schemas.PolicyDocument, 200, description="The policy document, ready to paste into AWS.")
 @response_schema(schemas.Problem, 500, description="The policy would break AWS's size limit: refused, never truncated.")
 async def identity_policy(request: web.Request) -> web.Response:
@@ -213,6 +231,8 @@ def _serve_policy(request: web.Request, policy: Document | Problem, headers: dic
 
 # --- service ----------------------------------------------------------------------------------------
 @docs(tags=["service"], summary="What this service is, its versions and links", operation_id="getAbout")
+@querystring_schema(NoQuery)
+@response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 @response_schema(schemas.About, 200, description="Service, catalog and classifier versions; links.")
 async def about(request: web.Request) -> web.Response:
     return serve(request, request.app[DOCUMENTS].about)
@@ -244,5 +264,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @docs(tags=["service"], summary="This contract, OpenAPI 3", operation_id="getOpenApi")
+@querystring_schema(NoQuery)
+@response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 async def openapi(request: web.Request) -> web.Response:
     return serve(request, request.app[DOCUMENTS].openapi)

@@ -9,6 +9,7 @@ import copy
 from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow.validate import OneOf
 
 from .. import __version__
 from .problems import PROBLEM_JSON
@@ -86,9 +87,26 @@ def _raise_problem(error, req, schema, error_status_code, error_headers):
     from .problems import invalid_parameter
 
     messages = error.normalized_messages()
+    where = "path parameter(s)" if "match_info" in messages else "query parameter(s)"
     messages = messages.get("querystring", messages.get("match_info", messages))
     names = ", ".join(sorted(messages)) if isinstance(messages, dict) else "parameters"
-    raise invalid_parameter(f"invalid query parameter(s): {names}", errors=messages) from None
+    extensions = {"errors": messages}
+    valid = _valid_values(schema, messages)
+    if valid:
+        extensions["validValues"] = valid
+    raise invalid_parameter(f"invalid {where}: {names}", **extensions) from None
+
+
+def _valid_values(schema, messages) -> list[str]:
+    """The accepted values of the bad parameters that take one of a few (`capability`), in order."""
+    valid: list[str] = []
+    for name in messages if isinstance(messages, dict) else ():
+        field = getattr(schema, "fields", {}).get(name)
+        field = getattr(field, "inner", field)  # a repeatable parameter: its items are checked
+        for validator in getattr(field, "validators", ()):
+            if isinstance(validator, OneOf):
+                valid.extend(str(c) for c in validator.choices if str(c) not in valid)
+    return valid
 
 
 def finalize(raw: dict, capability_map_schema: dict) -> dict:
