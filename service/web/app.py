@@ -15,6 +15,7 @@ from ..policy import PolicyForm, PolicyTooLarge, build_deny_iam_admin
 from ..views import about_view, services_view
 from . import handlers
 from .keys import CONFIG, DOCUMENTS, INDEX, LIFECYCLE, METRICS, Documents, Lifecycle
+from .metrics import Metrics
 from .middleware import make_edge_middleware, static_headers
 from .openapi import setup_openapi
 from .problems import Problem
@@ -56,9 +57,10 @@ def _routes(app: web.Application) -> None:
     add("/healthz", handlers.healthz)
     add("/readyz", handlers.readyz)
     add("/openapi.json", handlers.openapi, name=NAME_SWAGGER_SPEC)
+    add("/metrics", handlers.metrics)
 
 
-def create_app(index: CapabilityIndex, config: Config | None = None, metrics=None) -> web.Application:
+def create_app(index: CapabilityIndex, config: Config | None = None, metrics: Metrics | None = None) -> web.Application:
     config = config or Config()
     app = web.Application(
         middlewares=[make_edge_middleware(static_headers(index.catalog_version)), validation_middleware],
@@ -68,8 +70,7 @@ def create_app(index: CapabilityIndex, config: Config | None = None, metrics=Non
     app[INDEX] = index
     app[CONFIG] = config
     app[LIFECYCLE] = Lifecycle()
-    if metrics is not None:
-        app[METRICS] = metrics
+    app[METRICS] = metrics if metrics is not None else Metrics(index)
     _routes(app)
     contract = setup_openapi(app)
     documents = build_documents(index)

@@ -13,7 +13,8 @@ from ..index import CapabilityIndex
 from ..patterns import PatternError, compile_pattern
 from ..views import action_view, match_view
 from . import schemas
-from .keys import DOCUMENTS, INDEX, LIFECYCLE
+from .keys import DOCUMENTS, INDEX, LIFECYCLE, METRICS
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .problems import Problem, invalid_parameter
 from .responses import serve
 
@@ -268,3 +269,18 @@ async def readyz(request: web.Request) -> web.Response:
 @response_schema(schemas.Problem, 400, description=PROBLEM_400_NO_QUERY)
 async def openapi(request: web.Request) -> web.Response:
     return serve(request, request.app[DOCUMENTS].openapi)
+
+
+@docs(
+    tags=["service"],
+    summary="Prometheus metrics",
+    description=(
+        "Prometheus text format 0.0.4: `iamcap_http_requests_total` and `iamcap_http_request_duration_seconds` "
+        "by method, route template and status; `iamcap_index_actions`, `iamcap_index_services`; "
+        "`iamcap_catalog_info` (versions as labels). With several workers, the sums over all of them."
+    ),
+    operation_id="getMetrics",
+)
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE, "Cache-Control": "no-store"})

@@ -14,6 +14,7 @@ import uuid
 from aiohttp import web
 
 from .keys import INDEX, METRICS, REQUEST_ID
+from .logs import current_request_id
 from .problems import Problem, from_http_exception
 
 log = logging.getLogger("iamcap.web")
@@ -47,6 +48,7 @@ def make_edge_middleware(static_headers: dict[str, str]):
         started = time.perf_counter()
         request_id = request_id_of(request)
         request[REQUEST_ID] = request_id
+        current_request_id.set(request_id)  # every log line of this request carries it
         try:
             if request.body_exists:
                 raise Problem(413, "body-not-accepted", "this service answers GET and HEAD only; send no request body")

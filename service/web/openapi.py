@@ -153,6 +153,11 @@ def _finish_operation(operation: dict, capability_map_schema: dict) -> None:
             "description": "This document.",
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
+    if op_id == "getMetrics":  # not JSON: the Prometheus text exposition format
+        responses["200"] = {
+            "description": "Prometheus text format 0.0.4.",
+            "content": {"text/plain; version=0.0.4": {"schema": {"type": "string"}}},
+        }
     for code, response in list(responses.items()):
         response.setdefault("description", "")
         if str(code).startswith(("4", "5")) and str(code) != "503" or code == "default":
