@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 MAX_PATTERN_LENGTH = 256
 _ALLOWED = re.compile(r"[A-Za-z0-9:_\-.*?]+")
+# What `compile_pattern` accepts, as a JSON Schema (ECMA) regex for the contract: `*`, or `service:action`.
+PATTERN_SYNTAX = r"^(\*|[A-Za-z0-9_.*?\-]+:[A-Za-z0-9_.*?\-]+)$"
+_WILDCARD_RUN = re.compile(r"[*?]*\*[*?]*")
 
 
 class PatternError(ValueError):
@@ -64,5 +67,8 @@ def compile_pattern(text: str) -> ActionPattern:
         raise PatternError("a pattern is `service:action`, e.g. `iam:Create*`, or `*` for every action")
     prefix = lowered.split(":", 1)[0]
     service = prefix if "*" not in prefix and "?" not in prefix else None
-    segments = tuple(_Segment.of(part) for part in re.split(r"\*+", lowered))
+    # A run of wildcards with k `?` and a `*` means "k or more characters": write it `?`*k then one `*`,
+    # so a hostile `*?*?*?...` is one segment to search, not a hundred (same matches, linear time).
+    lowered = _WILDCARD_RUN.sub(lambda run: "?" * run.group().count("?") + "*", lowered)
+    segments = tuple(_Segment.of(part) for part in lowered.split("*"))
     return ActionPattern(text, service, segments)

@@ -20,8 +20,9 @@ from .middleware import make_edge_middleware, static_headers
 from .openapi import setup_openapi
 from .problems import Problem
 
-# Bounds on what a caller may send: GET-only routes need little.
-MAX_LINE_SIZE = 8190
+# Bounds on what a caller may send: GET-only routes need little. The request line must still hold the
+# longest URL the contract allows (20 patterns of 256 characters, percent-encoded: ~15.8 kB).
+MAX_LINE_SIZE = 16384
 MAX_FIELD_SIZE = 8190
 MAX_HEADERS = 100
 
@@ -64,7 +65,7 @@ def create_app(index: CapabilityIndex, config: Config | None = None, metrics: Me
     config = config or Config()
     app = web.Application(
         middlewares=[make_edge_middleware(static_headers(index.catalog_version)), validation_middleware],
-        handler_args={"max_line_size": MAX_LINE_SIZE, "max_field_size": MAX_FIELD_SIZE},
+        handler_args={"max_line_size": MAX_LINE_SIZE, "max_field_size": MAX_FIELD_SIZE, "max_headers": MAX_HEADERS},
         client_max_size=1024,
     )
     app[INDEX] = index

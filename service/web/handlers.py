@@ -8,15 +8,15 @@ from aiohttp import web
 from aiohttp_apigami import docs, match_info_schema, querystring_schema, response_schema
 
 from ..capabilities import CAPABILITY_NAMES, Capability
-from ..documents import Document
+from ..documents import Document, dump_json
 from ..index import CapabilityIndex
 from ..patterns import PatternError, compile_pattern
-from ..views import action_view, match_view
+from ..views import action_view
 from . import schemas
 from .keys import DOCUMENTS, INDEX, LIFECYCLE, METRICS
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .problems import Problem, invalid_parameter
-from .responses import serve
+from .responses import cache_documents, serve
 
 QUERY = "querystring"  # where aiohttp-apigami puts validated query parameters
 PROBLEM_400 = "Invalid parameter: unknown, repeated where single, malformed, or an unknown service or capability."
@@ -83,7 +83,7 @@ def _key(values) -> tuple[str, ...] | None:
     return tuple(sorted({v.lower() for v in values})) if values else None
 
 
-@lru_cache(maxsize=512)
+@cache_documents(max_bytes=32 << 20)
 def _filtered_map(index: CapabilityIndex, services, capabilities) -> Document:
     caps = [Capability(c) for c in CAPABILITY_NAMES if capabilities is None or c in capabilities]
     return Document.of_json(index.capability_map(services, caps))
@@ -132,7 +132,12 @@ async def action(request: web.Request) -> web.Response:
 
 @lru_cache(maxsize=4096)
 def _action_document(index: CapabilityIndex, key: str) -> Document:
-    return Document.of_json(action_view(index.lookup(key)))
+    return Document.of_bytes(_action_json(index, key))
+
+
+@lru_cache(maxsize=None)  # bounded by the catalog: ~10 MB for every action
+def _action_json(index: CapabilityIndex, key: str) -> bytes:
+    return dump_json(action_view(index.lookup(key)))
 
 
 @docs(
@@ -159,13 +164,16 @@ async def match_actions(request: web.Request) -> web.Response:
     return serve(request, _matches(request.app[INDEX], patterns, _key(query.get("capability"))))
 
 
-@lru_cache(maxsize=256)
+@cache_documents(max_bytes=64 << 20)
 def _matches(index: CapabilityIndex, patterns: tuple[str, ...], capabilities) -> Document:
     items = index.match(compile_pattern(p) for p in patterns)
     if capabilities:
         wanted = {Capability(c) for c in capabilities}
         items = tuple(i for i in items if wanted.intersection(i.classification.capabilities))
-    return Document.of_json(match_view(list(patterns), items))
+    # views.match_view's JSON, joined from each action's cached bytes: `*` (10 MB) in milliseconds.
+    actions = b",".join(_action_json(index, i.key) for i in items)
+    head = b'{"patterns":' + dump_json(list(patterns)) + b',"count":' + str(len(items)).encode()
+    return Document.of_bytes(head + b',"actions":[' + actions + b"]}")
 
 
 # --- policies -------------------------------------------------------------------------------------

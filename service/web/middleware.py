@@ -52,6 +52,7 @@ def make_edge_middleware(static_headers: dict[str, str]):
         try:
             if request.body_exists:
                 raise Problem(413, "body-not-accepted", "this service answers GET and HEAD only; send no request body")
+            _refuse_missing_static_file(request)
             response = await handler(request)
         except Problem as problem:
             response = problem.response(request.path)
@@ -76,6 +77,19 @@ def make_edge_middleware(static_headers: dict[str, str]):
         return response
 
     return edge
+
+
+def _refuse_missing_static_file(request: web.Request) -> None:
+    """aiohttp's static route (/docs/static) answers a missing file with an empty octet-stream 404, found
+    only while sending; refuse it before, so it becomes problem+json like every other 404."""
+    resource = request.match_info.route.resource
+    if isinstance(resource, web.StaticResource):
+        try:
+            found = resource.get_info()["directory"].joinpath(request.match_info["filename"]).is_file()
+        except (OSError, ValueError):  # NUL bytes, names too long
+            found = False
+        if not found:
+            raise web.HTTPNotFound()
 
 
 def _stamp_request_id(response: web.StreamResponse, request_id: str) -> None:

@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from functools import wraps
+
 from aiohttp import web
 
 from ..documents import Document
 from .keys import CONFIG
+
+
+def cache_documents(max_bytes: int):
+    """Memoize a function returning a `Document`, least recently used first out, bounded by the bytes held
+    (body and gzip body), not by the entry count: one `?pattern=*` answer is 11 MB, and a few hundred
+    distinct match-everything patterns under an entry bound would hold gigabytes."""
+
+    def decorate(build):
+        held: OrderedDict = OrderedDict()
+        size = {"bytes": 0}
+
+        @wraps(build)
+        def cached(*args) -> Document:
+            document = held.get(args)
+            if document is not None:
+                held.move_to_end(args)
+                return document
+            document = build(*args)
+            cost = len(document.body) + len(document.gzip_body or b"")
+            if cost <= max_bytes:
+                held[args] = document
+                size["bytes"] += cost
+                while size["bytes"] > max_bytes:
+                    _, dropped = held.popitem(last=False)
+                    size["bytes"] -= len(dropped.body) + len(dropped.gzip_body or b"")
+            return document
+
+        return cached
+
+    return decorate
 
 
 def accepts_gzip(header: str) -> bool:

@@ -6,9 +6,13 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..capabilities import CAPABILITY_NAMES
-from ..patterns import MAX_PATTERN_LENGTH
+from ..patterns import MAX_PATTERN_LENGTH, PATTERN_SYNTAX
 
 MAX_FILTER_VALUES = 50
+# Six capabilities: a longer list only repeats; the bound keeps every valid URL under the request-line limit.
+MAX_CAPABILITY_VALUES = len(CAPABILITY_NAMES)
+# Every catalog action name has this shape (documented; the handler answers 400 or 404 otherwise).
+ACTION_NAME_SYNTAX = r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+$"
 _capability = fields.String(validate=validate.OneOf(CAPABILITY_NAMES))
 _SERVICE_PREFIX = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", error="not a service prefix")
 
@@ -20,28 +24,31 @@ class StrictQuery(Schema):
 
 class CapabilityMapQuery(StrictQuery):
     service = fields.List(
-        fields.String(validate=_SERVICE_PREFIX),
+        fields.String(validate=[_SERVICE_PREFIX, validate.Length(max=64)]),
         validate=validate.Length(max=MAX_FILTER_VALUES),
-        metadata={"description": "Service prefix, e.g. `iam`; repeat for several."},
+        metadata={"description": "Service prefix, e.g. `iam`; repeat for several.", "example": ["iam", "sts"]},
     )
     capability = fields.List(
         _capability,
-        validate=validate.Length(max=MAX_FILTER_VALUES),
-        metadata={"description": "Capability; repeat for several."},
+        validate=validate.Length(max=MAX_CAPABILITY_VALUES),
+        metadata={"description": "Capability; repeat for several.", "example": ["administer-resource"]},
     )
 
 
 class ActionSearchQuery(StrictQuery):
     pattern = fields.List(
-        fields.String(validate=validate.Length(min=1, max=MAX_PATTERN_LENGTH)),
+        fields.String(validate=validate.Length(min=1, max=MAX_PATTERN_LENGTH), metadata={"pattern": PATTERN_SYNTAX}),
         required=True,
         validate=validate.Length(min=1, max=20),
-        metadata={"description": "IAM action pattern, `*` and `?` wildcards, e.g. `iam:Create*`; repeat for several."},
+        metadata={
+            "description": "IAM action pattern, `*` and `?` wildcards, e.g. `iam:Create*`; repeat for several.",
+            "example": ["iam:Create*", "s3:*Object*"],
+        },
     )
     capability = fields.List(
         _capability,
-        validate=validate.Length(max=MAX_FILTER_VALUES),
-        metadata={"description": "Keep only actions holding one of these capabilities."},
+        validate=validate.Length(max=MAX_CAPABILITY_VALUES),
+        metadata={"description": "Keep only actions holding one of these capabilities.", "example": ["write-data"]},
     )
 
 
@@ -49,7 +56,11 @@ class ActionPath(Schema):
     action = fields.String(
         required=True,
         validate=validate.Length(min=1, max=MAX_PATTERN_LENGTH),
-        metadata={"description": "`service:Action`, any case, e.g. `iam:PassRole`."},
+        metadata={
+            "description": "`service:Action`, any case, e.g. `iam:PassRole`.",
+            "pattern": ACTION_NAME_SYNTAX,
+            "example": "iam:PassRole",
+        },
     )
 
 
@@ -116,7 +127,13 @@ class ServiceList(Schema):
 class PolicyStatement(Schema):
     Sid = fields.String(required=True)
     Effect = fields.String(required=True, validate=validate.OneOf(("Allow", "Deny")))
-    Action = fields.Raw(required=True, metadata={"description": "an action list, or `*`"})
+    Action = fields.Raw(
+        required=True,
+        metadata={
+            "description": "an action list, or `*`",
+            "oneOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}],
+        },
+    )
     Resource = fields.String(required=True)
 
 
