@@ -219,13 +219,14 @@ DATA_CONTAINERS = (
     "secret", "parameter", "repository", "database", "db", "domain", "index", "dataset", "data set",
     "vault", "archive", "collection", "keyspace", "graph", "ledger", "cache", "replication group",
     "namespace", "data store", "datastore", "warehouse", "branch", "journal", "corpus", "workspace",
-    "notebook", "key material", "export", "object", "job output", "lake", "mailbox", "registry", "store",
-    "catalog", "dataset group", "event data store", "directory", "share", "storage", "feature group",
+    "notebook", "key material", "object", "job output", "lake", "mailbox", "store", "dataset group", "event data store", "directory", "share", "storage", "feature group",
     "recording", "file share", "custom model",
 )
 # Containers of these kinds hold jobs, metrics or traffic, not data.
 NON_DATA_CONTAINERS = {"job queue", "metric stream", "traffic mirror session", "compute environment", "key store",
-                       "custom key store", "grants instance", "access grants instance"}
+                       "custom key store", "grants instance", "access grants instance", "route table",
+                       "policy table", "multicast domain", "access instance", "reserved instance",
+                       "partition index"}
 DATA_RESOURCE_TYPES = {"object", "accesspointobject"}
 
 CONFIG_VERBS = {
@@ -496,7 +497,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
             hits.add("delete-data-purge", (DD,), "verb 'purge'")
         elif data and not (data in DATA_AND_CONTAINER and container):
             hits.add("delete-data-item", (DD,), f"deletes {data!r}")
-        elif container and verb != "clear":
+        elif container and verb != "clear" and not parts.indirect:  # RemoveFromGlobalCluster keeps it
             hits.add("delete-data-container", (A, DD), f"removes a {container!r}")
         else:
             hits.add("delete-config", (A,), f"verb {verb!r}")
