@@ -44,7 +44,14 @@ def iamcap_command() -> list[str]:
 def start_server(env_extra: dict[str, str] | None = None, port: int | None = None) -> tuple[subprocess.Popen, str]:
     """Start `iamcap serve` as a real process; return it and its base URL once /readyz answers 200."""
     port = port or free_port()
-    env = {**os.environ, "IAMCAP_HOST": "127.0.0.1", "IAMCAP_PORT": str(port), **(env_extra or {})}
+    # No drain by default: stopping a test server should not wait out a production drain period.
+    env = {
+        **os.environ,
+        "IAMCAP_HOST": "127.0.0.1",
+        "IAMCAP_PORT": str(port),
+        "IAMCAP_DRAIN_SECONDS": "0",
+        **(env_extra or {}),
+    }
     # Files, not pipes: a chatty server must never block on a full pipe nobody reads.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen([*iamcap_command(), "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
