@@ -176,7 +176,7 @@ DATA_NOUNS = (
     "shard iterator", "chunk", "media", "raw message", "document content", "data", "torrent", "archive",
     "job output", "recording", "transcript", "value", "finding", "memory", "command invocation",
     "execution history", "random", "random password", "shared secret", "difference", "inventory", "branch",
-    "vector", "embedding",
+    "vector", "embedding", "comment",
     "knowledge base document",
 )
 # Secrets a read returns (not data nouns for writes: ChangePassword administers a user).
@@ -190,7 +190,7 @@ WEAK_DATA_NOUNS = {"parameter", "event", "result", "data", "value", "image", "pa
 # AMI is a resource; an SSM parameter holds a value, a database parameter is a setting.
 RESOURCE_BOUND_DATA_NOUNS = {"image": {"repository"}, "parameter": {"parameter"}}
 # A weak data noun right after one of these is a setting's contents: GetLaunchTemplateData.
-SETTING_QUALIFIERS = {"template", "configuration", "config", "policy", "schema", "setting", "default"}
+SETTING_QUALIFIERS = {"template", "configuration", "config", "policy", "schema", "setting", "default", "rule"}
 # Lists of these are lists of settings, whatever AWS's description says they hold (DNS record sets).
 LIST_SETTING_HEADS = {"set", "setting", "configuration", "config", "policy", "rule", "attribute", "type", "field"}
 # Listing these is listing the contents of a resource; other lists are of resources or settings.
@@ -226,7 +226,7 @@ DATA_CONTAINERS = (
 NON_DATA_CONTAINERS = {"job queue", "metric stream", "traffic mirror session", "compute environment", "key store",
                        "custom key store", "grants instance", "access grants instance", "route table",
                        "policy table", "multicast domain", "access instance", "reserved instance",
-                       "partition index"}
+                       "partition index", "addon instance"}
 DATA_RESOURCE_TYPES = {"object", "accesspointobject"}
 
 CONFIG_VERBS = {
@@ -266,7 +266,7 @@ CREDENTIAL_NOUNS = ("credential", "token", "auth token", "session token", "feder
 CREDENTIAL_VERBS = {"get", "generate", "create", "request", "issue", "mint"}
 # Imports of these are security material, administered, not data loaded.
 SECURITY_MATERIAL = {"credential", "certificate", "key", "key pair", "key material", "public key", "token"}
-DELETE_VERBS = {"delete", "remove", "purge", "terminate", "drop", "truncate", "erase", "discard", "abort",
+DELETE_VERBS = {"delete", "remove", "purge", "flush", "terminate", "drop", "truncate", "erase", "discard", "abort",
                 "destroy", "wipe", "empty", "clear", "expire"}
 WRITE_DATA_VERBS = {"put", "write", "upload", "append", "insert", "post", "ingest", "update", "copy",
                     "replicate", "change", "modify", "set", "merge", "complete", "initiate", "submit", "edit",
@@ -484,7 +484,7 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if verb in DATA_READ_VERBS - {"export"} and parts.head not in SETTING_HEADS:
         hits.add("read-data-verb", (RD,), f"verb {verb!r}")
         return
-    if verb in {"get", "describe", "list"}:  # AWS calls it a write, but its name says it reads
+    if verb in {"get", "describe", "list", "search"}:  # AWS calls it a write, but its name says it reads
         _rules_for_reads(action, parts, hits, listing=False)
         return
     if verb == "subscribe":
@@ -493,8 +493,8 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
     if verb in DELETE_VERBS:
         data = _data_of(action, parts)
         container = _container(parts)
-        if verb == "purge":
-            hits.add("delete-data-purge", (DD,), "verb 'purge'")
+        if verb in {"purge", "flush"}:
+            hits.add("delete-data-purge", (DD,), f"verb {verb!r}")
         elif data and not (data in DATA_AND_CONTAINER and container):
             hits.add("delete-data-item", (DD,), f"deletes {data!r}")
         elif container and verb != "clear" and not parts.indirect:  # RemoveFromGlobalCluster keeps it
@@ -519,12 +519,15 @@ def _rules_for_writes(action: Action, parts: NameParts, hits: _Hits) -> None:
         else:
             hits.add("import-data", (A, WD), "loads data into a resource")
         return
-    if verb == "ingest" or (verb in {"start", "create"} and _has(phrase, ("ingestion", "ingestion job"))):
+    if verb == "ingest" or (verb in {"start", "create"} and parts.head in {"ingestion", "job"} and "ingestion" in parts.nouns):
         hits.add("write-data-noun", (WD,), "ingests data into the resource")
         return
     if verb in WRITE_DATA_VERBS and (data := _data_of(action, parts)):
         if verb == "create" and data not in CREATE_DATA_NOUNS and not parts.query_language:
             pass
+        elif data in DATA_AND_CONTAINER and verb in {"update", "modify", "set", "change"}:
+            hits.add("write-config", (A,), f"{verb!r} a {data!r}'s settings")
+            return
         elif data in DATA_AND_CONTAINER and verb in {"put", "create"}:
             hits.add("write-data-noun", (A, WD), f"{verb!r} {data!r}: creates the resource and its value")
             return
@@ -559,7 +562,8 @@ _CONTROL_VERBS = {
     "respond", "claim", "opt", "batch", "generate", "edit", "patch", "tag", "join", "leave", "install",
     "uninstall", "mark", "acknowledge", "accept", "decline", "bypass", "override", "lock", "unlock",
     "freeze", "import", "merge", "split", "rebuild", "recover", "restart", "resize", "scale", "switch",
-    "swap", "start", "stop", "pass", "execute", "deregister", "publish", "replicate", "connect", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
+    "swap", "start", "stop", "pass", "execute", "deregister", "publish", "replicate", "connect", "alter",
+    "increase", "decrease", "inject", "label", "unlabel", "clone", "deprecate", "undeprecate", "close", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
     "rebalance", "reject", "reactivate", "revert", "update", "validate", "write", "store", "save",
 }
 
