@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aiohttp import web
-from aiohttp_apigami import validation_middleware
 from aiohttp_apigami.swagger_ui import NAME_SWAGGER_SPEC, SwaggerUIManager
 
 from ..config import Config
@@ -19,6 +18,7 @@ from .metrics import Metrics
 from .middleware import make_edge_middleware, static_headers
 from .openapi import setup_openapi
 from .problems import Problem
+from .validation import validation
 
 # Bounds on what a caller may send: GET-only routes need little. The request line must still hold the
 # longest URL the contract allows (20 patterns of 256 characters, percent-encoded: ~15.8 kB).
@@ -64,7 +64,7 @@ def _routes(app: web.Application) -> None:
 def create_app(index: CapabilityIndex, config: Config | None = None, metrics: Metrics | None = None) -> web.Application:
     config = config or Config()
     app = web.Application(
-        middlewares=[make_edge_middleware(static_headers(index.catalog_version)), validation_middleware],
+        middlewares=[make_edge_middleware(static_headers(index.catalog_version)), validation],
         handler_args={"max_line_size": MAX_LINE_SIZE, "max_field_size": MAX_FIELD_SIZE, "max_headers": MAX_HEADERS},
         client_max_size=1024,
     )
