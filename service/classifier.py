@@ -560,11 +560,12 @@ _CONTROL_VERBS = {
     "unlink", "subscribe", "unsubscribe", "allow", "deny", "manage", "upload", "copy", "restore",
     "launch", "reserve", "renew", "transfer", "migrate", "archive", "unarchive", "suspend", "resend",
     "respond", "claim", "opt", "batch", "generate", "edit", "patch", "tag", "join", "leave", "install",
-    "uninstall", "mark", "acknowledge", "accept", "decline", "bypass", "override", "lock", "unlock",
+    "uninstall", "mark", "acknowledge", "decline", "bypass", "override", "lock", "unlock",
     "freeze", "import", "merge", "split", "rebuild", "recover", "restart", "resize", "scale", "switch",
-    "swap", "start", "stop", "pass", "execute", "deregister", "publish", "replicate", "connect", "alter",
-    "increase", "decrease", "inject", "label", "unlabel", "clone", "deprecate", "undeprecate", "close", "halt", "invite", "disconnect", "detect", "preview", "put", "reorder",
-    "rebalance", "reject", "reactivate", "revert", "update", "validate", "write", "store", "save",
+    "swap", "pass", "execute", "publish", "replicate", "connect", "alter", "increase", "decrease",
+    "inject", "label", "unlabel", "clone", "deprecate", "undeprecate", "close", "halt", "invite",
+    "disconnect", "detect", "preview", "reorder", "rebalance", "reactivate", "revert", "validate",
+    "write", "store", "save",
 }
 
 
