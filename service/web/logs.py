@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
+from json.encoder import encode_basestring_ascii
 from contextvars import ContextVar
 
 from aiohttp.abc import AbstractAccessLogger
@@ -91,23 +93,94 @@ class JsonAccessLogger(AbstractAccessLogger):
         method = request.method
         status = response.status
         headers = request.headers
-        self.logger.info(
-            "%s %s %d",
-            method,
-            route,
-            status,
-            extra={
-                "method": method,
-                "route": route,
-                "path": request.path,
-                "status": status,
-                "bytes": response.body_length,
-                "duration_ms": round(time * 1000, 3),
-                "request_id": request.get(REQUEST_ID),
-                "remote": request.remote,
-                "user_agent": headers.get("User-Agent"),
-            },
-        )
+        fields = {
+            "method": method,
+            "route": route,
+            "path": request.path,
+            "status": status,
+            "bytes": response.body_length,
+            "duration_ms": round(time * 1000, 3),
+            "request_id": request.get(REQUEST_ID),
+            "remote": request.remote,
+            "user_agent": headers.get("User-Agent"),
+        }
+        if _write_directly(self.logger, fields):
+            return
+        self.logger.info("%s %s %d", method, route, status, extra=fields)
+
+
+# The access line without `logging`'s machinery (a LogRecord, handler lookups, a generic formatter), which
+# made the line cost about as much CPU as answering the request (docs/benchmarks.md). Only while the
+# setup is configure_logging()'s own, untouched (one JSON handler on the root, nothing on the way, the
+# standard record factory), so the bytes written are exactly what `logging` would write; any other
+# setup (a test's capture handler, say) takes the `logging` path.
+_handler: logging.StreamHandler | None = None
+_pid = os.getpid()
+
+
+def _write_directly(logger: logging.Logger, fields: dict) -> bool:
+    handler = _handler
+    if handler is None or handler.filters or handler.level > logging.INFO or not logger.isEnabledFor(logging.INFO):
+        return False
+    if logging.getLogRecordFactory() is not logging.LogRecord:
+        return False
+    node = logger
+    while node is not None:
+        if node.filters or (node.handlers and node.handlers != [handler]) or (node.parent is not None and not node.propagate):
+            return False
+        if node.handlers:
+            break
+        node = node.parent
+    if node is not logging.root:
+        return False
+    formatter = handler.formatter
+    if type(formatter) is not JsonFormatter:
+        return False
+    line = _access_line(formatter._time(time.time()), fields) + handler.terminator
+    try:
+        handler.acquire()
+        try:
+            stream = handler.stream
+            stream.write(line)
+            stream.flush()
+        finally:
+            handler.release()
+    except Exception:  # a closed or broken stream: let `logging` report it as for any line
+        return False
+    return True
+
+
+def _string(value) -> str:
+    if type(value) is str:
+        return encode_basestring_ascii(value)
+    return "null" if value is None else _encode(value)
+
+
+def _number(value) -> str:
+    kind = type(value)
+    if kind is int or (kind is float and value - value == 0):  # finite: json writes float.__repr__
+        return kind.__repr__(value)
+    return _encode(value)
+
+
+def _access_line(now: str, f: dict) -> str:
+    """What JsonFormatter writes for the access record."""
+    message = encode_basestring_ascii("%s %s %d" % (f["method"], f["route"], f["status"]))
+    return (
+        f'{{"time":"{now}","level":"INFO","logger":"{ACCESS_LOGGER}","pid":{_pid},"message":{message},'
+        f'"method":{_string(f["method"])},"route":{_string(f["route"])},"path":{_string(f["path"])},'
+        f'"status":{_number(f["status"])},"bytes":{_number(f["bytes"])},"duration_ms":{_number(f["duration_ms"])},'
+        f'"request_id":{_string(f["request_id"])},"remote":{_string(f["remote"])},'
+        f'"user_agent":{_string(f["user_agent"])}}}'
+    )
+
+
+def _after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def configure_logging(level: str = "INFO", access_log: bool = True, stream=None) -> logging.Handler:
@@ -124,6 +197,8 @@ def configure_logging(level: str = "INFO", access_log: bool = True, stream=None)
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    global _handler
+    _handler = handler
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO if access_log else logging.CRITICAL + 1)
     logging.captureWarnings(True)
     return handler
