@@ -71,6 +71,7 @@ ENDPOINTS = (
     Endpoint("pattern: iam:Create*", "/access-capabilities/aws/actions?pattern=iam:Create*"),
     Endpoint("healthz", "/healthz", bare=True),
 )
+BARE_PATHS = frozenset(e.path for e in ENDPOINTS if e.bare)  # what bench/bare_app.py serves
 # Endpoints measured again under each --variant (a server started with extra environment).
 VARIANT_ENDPOINTS = ("policy: permission boundary", "map: full, gzip", "healthz")
 
@@ -352,6 +353,14 @@ def measure(gen, server: Server, endpoint: Endpoint, headers: dict, args) -> Res
     return result
 
 
+def count_lines(path: Path) -> int:
+    lines = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return lines
+
+
 def median_result(results: list[Result]) -> Result:
     """The run with the median throughput (its latencies with it); errors are summed over all runs."""
     ordered = sorted(results, key=lambda r: r.rps)
@@ -539,10 +548,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"errors {ours.errors}  cpu {ours.cpu_us:4.0f} us/req"
                       + (f"  | bare {ceiling.rps:9,.0f} req/s  cpu {ceiling.cpu_us:4.0f} us/req  ratio {fmt_ratio(ours, ceiling)}" if ceiling else ""),
                       file=sys.stderr)
-            log_bytes = server.log_path.stat().st_size
-            served = sum(r[1].requests for r in rows) * 1.0
-            notes.append(f"iamcap wrote {log_bytes / 1e6:,.1f} MB of log output during the run "
-                         f"(about {log_bytes / max(served, 1):,.0f} bytes per measured request, warm-ups included in the bytes).")
+            log_bytes, log_lines = server.log_path.stat().st_size, count_lines(server.log_path)
+            notes.append(f"iamcap wrote {log_bytes / 1e6:,.1f} MB of log output during the run: {log_lines:,} lines, "
+                         f"{log_bytes / max(log_lines, 1):,.0f} bytes per line (one access line per request, warm-ups included).")
 
             variants = []
             for label, env in args.variant:
