@@ -180,7 +180,7 @@ class _Doc:
             widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
             def line(row: list[str]) -> str:
-                parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+                parts = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
                 return "  ".join(parts).rstrip()
 
             self.out.append(line(headers))

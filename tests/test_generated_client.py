@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import subprocess
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "openapi" / "openapi.json"
 PACKAGE = "iamcap_client"  # from the contract's title
 BIN = Path(sys.executable).parent
+# RFC 9745 Deprecation: a structured-field date, "@" and Unix seconds.
+RFC9745_DATE = re.compile(r"@[0-9]{9,11}")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +157,7 @@ def test_unknown_capability_is_a_problem(api, client):
 def test_capability_map_legacy(api, client):
     answer = op(api, "get_capability_map_legacy").sync_detailed(client=client, service=["iam"])
     assert answer.status_code == 200
-    assert answer.headers["Deprecation"] == "true"
+    assert RFC9745_DATE.fullmatch(answer.headers["Deprecation"])
     assert list(answer.parsed.additional_properties) == ["AWS Identity and Access Management (IAM)"]
 
 
@@ -230,7 +233,7 @@ def test_permission_boundary(api, client):
 
 def test_permission_boundary_legacy(api, client):
     answer = op(api, "get_deny_iam_admin_permission_boundary_legacy").sync_detailed(client=client)
-    assert answer.status_code == 200 and answer.headers["Deprecation"] == "true"
+    assert answer.status_code == 200 and RFC9745_DATE.fullmatch(answer.headers["Deprecation"])
     current = op(api, "get_deny_iam_admin_permission_boundary").sync(client=client)
     assert answer.parsed.to_dict() == current.to_dict()
 

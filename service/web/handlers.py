@@ -30,8 +30,12 @@ class NoQuery(schemas.StrictQuery):
 PROBLEM_400_NO_QUERY = "A query parameter was sent; this operation takes none."
 
 
+# RFC 9745: the date the older paths were deprecated, as a structured-field date (2026-12-04T00:00:00Z).
+DEPRECATED_SINCE = "@1796342400"
+
+
 def _deprecated(successor: str) -> dict[str, str]:
-    return {"Deprecation": "true", "Link": f'<{successor}>; rel="successor-version"'}
+    return {"Deprecation": DEPRECATED_SINCE, "Link": f'<{successor}>; rel="successor-version"'}
 
 
 # --- access capabilities ----------------------------------------------------------------------------

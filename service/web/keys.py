@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from ..config import Config
 from ..documents import Document
 from ..index import CapabilityIndex
-
-if TYPE_CHECKING:
-    from .metrics import Metrics
-
+from .problems import Problem
 
 @dataclass
 class Lifecycle:
@@ -30,10 +26,9 @@ class Documents:
     about: Document
     capability_map: Document
     services: Document
-    permission_boundary: Document
-    identity_policy: Document
+    permission_boundary: Document | Problem  # a Problem: refused at startup for breaking AWS's size limit
+    identity_policy: Document | Problem
     openapi: Document | None = None
-    extra: dict = field(default_factory=dict)
 
 
 INDEX = web.AppKey("index", CapabilityIndex)

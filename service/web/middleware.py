@@ -13,7 +13,7 @@ import time
 
 from aiohttp import web
 
-from .keys import INDEX, METRICS, REQUEST_ID
+from .keys import METRICS, REQUEST_ID
 from .logs import current_request_id
 from .problems import Problem, from_http_exception
 

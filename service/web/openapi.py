@@ -41,7 +41,7 @@ _HEADERS = {
     "Cache-Control": {"description": "How long the caller may keep the document.", "schema": {"type": "string"}},
     "Vary": {"description": "`Accept-Encoding` where a gzip form exists.", "schema": {"type": "string"}},
     "Content-Encoding": {"description": "`gzip` when the caller accepts it.", "schema": {"type": "string"}},
-    "Deprecation": {"description": "`true` on deprecated paths.", "schema": {"type": "string"}},
+    "Deprecation": {"description": "On deprecated paths: when they were deprecated, an RFC 9745 date (`@` and Unix seconds).", "schema": {"type": "string"}},
     "Link": {"description": "The successor path, on deprecated paths.", "schema": {"type": "string"}},
 }
 _PARAMETERS = {
@@ -120,9 +120,9 @@ def finalize(raw: dict, capability_map_schema: dict) -> dict:
         {"name": "policies", "description": "Guardrail policies generated from the index."},
         {"name": "service", "description": "Health, readiness, versions and this contract."},
     ]
-    for path, item in spec.get("paths", {}).items():
+    for item in spec.get("paths", {}).values():
         item.pop("head", None)  # aiohttp registers HEAD beside GET; it is not a separate operation
-        for method, operation in item.items():
+        for operation in item.values():
             if not isinstance(operation, dict):
                 continue
             operation.pop("produces", None)

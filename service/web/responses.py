@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from functools import wraps
-
+import cachetools
 from aiohttp import web
 
 from ..documents import Document
@@ -14,31 +12,13 @@ from .keys import CONFIG
 def cache_documents(max_bytes: int):
     """Memoize a function returning a `Document`, least recently used first out, bounded by the bytes held
     (body and gzip body), not by the entry count: one `?pattern=*` answer is 11 MB, and a few hundred
-    distinct match-everything patterns under an entry bound would hold gigabytes."""
+    distinct match-everything patterns under an entry bound would hold gigabytes. A document larger than
+    the whole bound is returned, not kept."""
+    return cachetools.cached(cachetools.LRUCache(maxsize=max_bytes, getsizeof=_document_bytes))
 
-    def decorate(build):
-        held: OrderedDict = OrderedDict()
-        size = {"bytes": 0}
 
-        @wraps(build)
-        def cached(*args) -> Document:
-            document = held.get(args)
-            if document is not None:
-                held.move_to_end(args)
-                return document
-            document = build(*args)
-            cost = len(document.body) + len(document.gzip_body or b"")
-            if cost <= max_bytes:
-                held[args] = document
-                size["bytes"] += cost
-                while size["bytes"] > max_bytes:
-                    _, dropped = held.popitem(last=False)
-                    size["bytes"] -= len(dropped.body) + len(dropped.gzip_body or b"")
-            return document
-
-        return cached
-
-    return decorate
+def _document_bytes(document: Document) -> int:
+    return len(document.body) + len(document.gzip_body or b"")
 
 
 def accepts_gzip(header: str) -> bool:
