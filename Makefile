@@ -27,7 +27,8 @@ install-dev: $(VENV)/.installed-dev
 run: install  ## install, then serve on http://$(IAMCAP_HOST):$(IAMCAP_PORT)
 	$(BIN)/iamcap serve
 
-test: install-dev  ## install with test dependencies, then run every test
+test: install-dev  ## install with test dependencies, lint, then run every test
+	$(BIN)/ruff check service tests bench
 	$(BIN)/python -m pytest -q
 
 openapi: install  ## write the contract served by the running code to openapi/

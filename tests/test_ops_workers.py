@@ -47,7 +47,7 @@ def test_two_workers_count_every_request_and_stop_on_sigterm(index):
                 statuses = list(pool.map(lambda _: get(f"{base}/healthz")[0], range(BATCH)))
                 assert statuses == [200] * BATCH
                 sent += BATCH
-                wait_until(lambda: len(access_lines(proc, "/healthz")) == sent, 10)
+                wait_until(lambda sent=sent: len(access_lines(proc, "/healthz")) == sent, 10)
                 if len({line["pid"] for line in access_lines(proc, "/healthz")}) == 2:
                     break
         served_by = {line["pid"] for line in access_lines(proc, "/healthz")}

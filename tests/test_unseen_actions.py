@@ -155,7 +155,7 @@ CASES_ANY_SERVICE = [pytest.param(*case[:4], id=case[4]) for case in RAW_CASES]
 def _check_reasons(action: Action, result) -> None:
     assert result.capabilities, f"{action.key} ({action.access_level}) got no capability"
     assert len(result.reasons) == len(result.capabilities), f"{action.key}: a capability without a reason"
-    for cap, reason in zip(result.capabilities, result.reasons):
+    for cap, reason in zip(result.capabilities, result.reasons, strict=True):
         assert reason.capability is cap
         assert reason.rule in RULES, f"{action.key}: reason names unknown rule {reason.rule!r}"
         assert reason.explanation.strip(), f"{action.key}: empty explanation"
