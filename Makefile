@@ -6,7 +6,7 @@ IAMCAP_HOST ?= 127.0.0.1
 IAMCAP_PORT ?= 8080
 export IAMCAP_HOST IAMCAP_PORT
 
-.PHONY: run test install install-dev openapi report bench refresh-catalog lock clean
+.PHONY: run test install install-dev openapi report report-docs bench refresh-catalog lock clean
 
 # Installed markers: re-install only when a lock file or pyproject.toml changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -36,6 +36,10 @@ openapi: install  ## write the contract served by the running code to openapi/
 
 report: install  ## the classification report (docs/classification.md holds a copy)
 	$(BIN)/iamcap report
+
+report-docs: install  ## paste the current report into docs/classification.md
+	{ sed '/^## Classification report$$/,$$d' docs/classification.md; $(BIN)/iamcap report --markdown; } > docs/classification.md.new
+	mv docs/classification.md.new docs/classification.md
 
 bench: install-dev  ## throughput, latency, startup and memory figures (see docs/benchmarks.md)
 	sh bench/ensure-wrk.sh
