@@ -199,18 +199,24 @@ LIST_DATA_NOUNS = (
     "log event", "finding", "snapshot block", "changed block", "blob", "data", "auth event",
     "knowledge base document",
 )
-# Heads that name a setting: GetObjectAcl, PutObjectRetention, DescribeStackDrift read or write settings.
-CONFIG_HEADS = {
-    "acl", "policy", "configuration", "config", "setting", "tagging", "tag", "attribute", "retention",
-    "hold", "lock", "metadata", "status", "summary", "count", "location", "encryption", "versioning",
-    "notification", "replication", "lifecycle", "logging", "website", "cor", "type", "schema", "group",
-    "source", "set", "destination", "endpoint", "filter", "definition", "template", "property",
-    "permission", "quota", "limit", "rule", "state", "stream", "subscription", "connection", "profile",
-    "role", "job", "task", "preference", "option", "detail", "info", "target", "level", "mode", "format",
-    "region", "account", "storage", "capacity", "enabled", "access", "association", "integration", "model",
-    "pipeline", "report", "size", "alias", "key", "name", "label", "description", "category", "topic",
-    "index", "table", "bucket", "store", "instance", "cluster", "collection", "queue", "repository",
-    "version", "mapping", "drift", "availability", "plan", "selector", "field", "stage",
+# Heads that name a setting rather than a resource: a data-read verb on one reads configuration
+# (config:SelectResourceConfig), while ScanTable or QueryIndex read data.
+SETTING_HEADS = {
+    "acl", "policy", "configuration", "config", "setting", "tagging", "tag", "attribute", "retention", "hold",
+    "lock", "metadata", "status", "summary", "count", "encryption", "versioning", "notification",
+    "lifecycle", "logging", "website", "cor", "schema", "definition", "template", "property", "permission",
+    "quota", "limit", "rule", "state", "preference", "option", "detail", "info", "mode", "format",
+    "mapping", "drift", "plan", "selector", "field", "enabled",
+}
+# Heads after which a data noun names something other than data: a setting (GetObjectAcl,
+# PutObjectRetention) or a resource and its descriptors (GetObjectLocation, DescribeDBParameterGroups).
+CONFIG_HEADS = SETTING_HEADS | {
+    "access", "account", "alias", "association", "availability", "bucket", "capacity", "category", "cluster",
+    "collection", "connection", "description", "destination", "endpoint", "filter", "group", "index",
+    "instance", "integration", "job", "key", "label", "level", "location", "model", "name", "pipeline",
+    "profile", "queue", "region", "replication", "report", "repository", "role", "set", "size", "source",
+    "stage", "storage", "store", "stream", "subscription", "table", "target", "task", "topic", "type",
+    "version",
 }
 # Resources that hold data: deleting one destroys data.
 DATA_CONTAINERS = (
@@ -244,15 +250,6 @@ USE_START_VERBS = {"start", "run", "send", "open", "initiate", "begin", "submit"
                    "respond", "commit", "rollback"}
 # Heads that must stand alone: RunTask and SubmitJob run what is defined; StartBackupJob makes a backup.
 USE_START_ALONE = {"job", "task"}
-# Heads that name a setting rather than a resource: a data-read verb on one reads configuration
-# (config:SelectResourceConfig), while ScanTable or QueryIndex read data.
-SETTING_HEADS = {
-    "acl", "policy", "configuration", "config", "setting", "tagging", "tag", "attribute", "retention", "hold",
-    "lock", "metadata", "status", "summary", "count", "encryption", "versioning", "notification",
-    "lifecycle", "logging", "website", "cor", "schema", "definition", "template", "property", "permission",
-    "quota", "limit", "rule", "state", "preference", "option", "detail", "info", "mode", "format",
-    "mapping", "drift", "plan", "selector", "field", "enabled",
-}
 # Settings a use verb may name, and then it changes them: ExecuteChangeSet applies a change set.
 USE_SETTING_HEADS = {"set", "plan", "policy", "configuration", "config"}
 # What starting, running or submitting acts through: it runs what is there, it does not reconfigure it.
